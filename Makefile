@@ -1,0 +1,20 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+GO ?= go
+STATICCHECK_VERSION ?= v0.8.2
+
+.PHONY: run test lint bench load e2e
+
+## run: serve the app on http://localhost:3000 (demo mode without credentials)
+run:
+	$(GO) run .
+
+## test: go vet, a gofmt check, and the tests with the race detector
+test:
+	$(GO) vet ./...
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+	$(GO) test -race ./...
+
+## lint: staticcheck, fetched through the Go module proxy (not a dependency of the app)
+lint:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...

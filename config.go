@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Defaults for Bitbucket Cloud. The token endpoint lives on bitbucket.org,
+// the REST API on api.bitbucket.org.
+const (
+	defaultTokenURL = "https://bitbucket.org/site/oauth2/access_token"
+	defaultAPIURL   = "https://api.bitbucket.org/2.0"
+	defaultHost     = "127.0.0.1"
+	defaultPort     = 3000
+	defaultTimeout  = 10 * time.Second
+)
+
+// config is everything the app needs, resolved and validated once at
+// start-up. Handlers get the parts they need from it; none reads the
+// environment.
+type config struct {
+	ConsumerKey    string
+	ConsumerSecret string
+	Workspace      string // optional: discovered from /2.0/user/workspaces when empty
+	Host           string
+	Port           int
+	TokenURL       string
+	APIURL         string
+	Timeout        time.Duration // for each upstream call
+	Demo           bool          // use the built-in stand-in instead of Bitbucket
+	DemoReason     string        // why demo mode is on
+}
+
+// configError is invalid configuration. run returns it and main exits with
+// status 2, like a command-line usage error.
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return e.msg }
+
+func configErrorf(format string, args ...any) error {
+	return &configError{fmt.Sprintf(format, args...)}
+}
+
+// fileConfig is the shape of config.json. Every key is optional.
+type fileConfig struct {
+	ConsumerKey    *string     `json:"consumerKey"`
+	ConsumerSecret *string     `json:"consumerSecret"`
+	Workspace      *string     `json:"workspace"`
+	Port           json.Number `json:"port"`
+	TokenURL       *string     `json:"tokenURL"`
+	APIURL         *string     `json:"apiURL"`
+}
+
+// loadConfig resolves the configuration, lowest to highest precedence:
+// built-in defaults, config.json, a .env file (never overriding a variable
+// that is already set), and the environment. Flags choose the config file
+// and demo mode.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fl := flag.NewFlagSet(progName(args), flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	configPath := fl.String("config", "config.json", "path of the JSON configuration `file`")
+	demo := fl.Bool("demo", false, "use the built-in Bitbucket stand-in, even when credentials are set")
+	if len(args) > 0 {
+		args = args[1:]
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return config{}, err
+		}
+		return config{}, &configError{err.Error()}
+	}
+	if fl.NArg() > 0 {
+		return config{}, configErrorf("unexpected argument %q (flags are -config PATH and -demo)", fl.Arg(0))
+	}
+
+	c := config{
+		Host:     defaultHost,
+		Port:     defaultPort,
+		TokenURL: defaultTokenURL,
+		APIURL:   defaultAPIURL,
+		Timeout:  defaultTimeout,
+		Demo:     *demo,
+	}
+
+	// 2. config.json. A missing file is fine: everything has a default or
+	// can come from the environment.
+	if err := c.readFile(*configPath); err != nil {
+		return config{}, err
+	}
+
+	// 3 and 4. The environment wins over .env, which wins over config.json.
+	env, err := envWithDotenv(".env", getenv)
+	if err != nil {
+		return config{}, err
+	}
+	for _, s := range []struct {
+		name  string
+		dst   *string
+		check func(string) error
+	}{
+		{"BITBUCKET_CONSUMER_KEY", &c.ConsumerKey, nil},
+		{"BITBUCKET_CONSUMER_SECRET", &c.ConsumerSecret, nil},
+		{"BITBUCKET_WORKSPACE", &c.Workspace, checkWorkspace},
+		{"HOST", &c.Host, checkHost},
+		{"BITBUCKET_TOKEN_URL", &c.TokenURL, checkURL},
+		{"BITBUCKET_API_URL", &c.APIURL, checkURL},
+	} {
+		v := env(s.name)
+		if v == "" {
+			continue
+		}
+		if s.check != nil {
+			if err := s.check(v); err != nil {
+				return config{}, configErrorf("%s=%q: %v", s.name, v, err)
+			}
+		}
+		*s.dst = v
+	}
+	if v := env("PORT"); v != "" {
+		if c.Port, err = parsePort(v); err != nil {
+			return config{}, configErrorf("PORT=%q: %v", v, err)
+		}
+	}
+	if v := env("BITBUCKET_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 5*time.Minute {
+			return config{}, configErrorf("BITBUCKET_TIMEOUT=%q: want a Go duration from 1ms to 5m, such as 10s", v)
+		}
+		c.Timeout = d
+	}
+
+	c.APIURL = strings.TrimSuffix(c.APIURL, "/")
+	switch {
+	case c.Demo:
+		c.DemoReason = "the -demo flag is set"
+	case c.ConsumerKey == "" || c.ConsumerSecret == "":
+		c.Demo = true
+		c.DemoReason = "BITBUCKET_CONSUMER_KEY or BITBUCKET_CONSUMER_SECRET is not set"
+	}
+	return c, nil
+}
+
+func progName(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return "bitbucket-client-credentials-sample"
+}
+
+// readFile applies config.json on top of the defaults.
+func (c *config) readFile(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return configErrorf("%s: %v", path, err)
+	}
+	var fc fileConfig
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields() // a misspelt key should not be silently ignored
+	dec.UseNumber()
+	if err := dec.Decode(&fc); err != nil {
+		return configErrorf("%s: %s", path, describeJSONError(data, err))
+	}
+	if dec.More() {
+		return configErrorf("%s: unexpected data after the JSON object", path)
+	}
+	for _, f := range []struct {
+		key   string
+		src   *string
+		dst   *string
+		check func(string) error
+	}{
+		{"consumerKey", fc.ConsumerKey, &c.ConsumerKey, nil},
+		{"consumerSecret", fc.ConsumerSecret, &c.ConsumerSecret, nil},
+		{"workspace", fc.Workspace, &c.Workspace, checkWorkspace},
+		{"tokenURL", fc.TokenURL, &c.TokenURL, checkURL},
+		{"apiURL", fc.APIURL, &c.APIURL, checkURL},
+	} {
+		if f.src == nil || *f.src == "" {
+			continue
+		}
+		if f.check != nil {
+			if err := f.check(*f.src); err != nil {
+				return configErrorf("%s: %s %q: %v", path, f.key, *f.src, err)
+			}
+		}
+		*f.dst = *f.src
+	}
+	if fc.Port != "" {
+		if c.Port, err = parsePort(fc.Port.String()); err != nil {
+			return configErrorf("%s: port %s: %v", path, fc.Port, err)
+		}
+	}
+	return nil
+}
+
+// describeJSONError turns a decoding error into a message a person can act on.
+func describeJSONError(data []byte, err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		line := 1 + bytes.Count(data[:min(int(syntax.Offset), len(data))], []byte("\n"))
+		return fmt.Sprintf("malformed JSON on line %d: %v", line, syntax)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("key %q must be a %s, not a JSON %s", typ.Field, typeName(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "malformed JSON: the file is empty or ends too early"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Sprintf("unknown key %s (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL)",
+			strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return "malformed JSON: " + err.Error()
+}
+
+func typeName(kind string) string {
+	if kind == "ptr" {
+		return "string"
+	}
+	return kind
+}
+
+func parsePort(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 65535 {
+		return 0, errors.New("want a whole number from 0 to 65535 (0 picks a free port)")
+	}
+	return n, nil
+}
+
+// envWithDotenv returns a lookup that prefers the real environment and falls
+// back to the variables in a .env file. godotenv.Read parses the file without
+// touching the process environment, so a variable that is already set is
+// never overridden and nothing global changes.
+func envWithDotenv(path string, getenv func(string) string) (func(string) string, error) {
+	dotenv, err := godotenv.Read(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		dotenv = nil
+	} else if err != nil {
+		return nil, configErrorf("%s: %v", path, err)
+	}
+	return func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return dotenv[name]
+	}, nil
+}
+
+// workspaceSlug matches a Bitbucket workspace ID (letters, digits, - and _)
+// or a workspace UUID in braces. Nothing else may reach an API path.
+var workspaceSlug = regexp.MustCompile(`^(?:[A-Za-z0-9][A-Za-z0-9_-]{0,62}|\{[0-9a-fA-F-]{36}\})$`)
+
+func checkWorkspace(s string) error {
+	if !workspaceSlug.MatchString(s) {
+		return errors.New("not a workspace ID (letters, digits, - and _) or {UUID}")
+	}
+	return nil
+}
+
+func checkHost(s string) error {
+	if net.ParseIP(s) == nil && !hostname.MatchString(s) {
+		return errors.New("want an IP address or a host name, such as 127.0.0.1")
+	}
+	return nil
+}
+
+var hostname = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$`)
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("not a URL")
+	case u.Scheme != "https" && u.Scheme != "http":
+		return errors.New("want an http or https URL")
+	case u.Host == "":
+		return errors.New("the URL has no host")
+	case u.User != nil:
+		return errors.New("the URL must not carry credentials")
+	case u.RawQuery != "" || u.Fragment != "":
+		return errors.New("the URL must not have a query or fragment")
+	}
+	return nil
+}

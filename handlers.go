@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxPage bounds ?page=: 1,000 pages of 10 is more repositories than any
+// workspace a person pages through by hand.
+const (
+	maxPage = 1000
+	perPage = 10
+)
+
+// handleHealthcheck answers 200 {"status":"ok"} without calling Bitbucket,
+// so a load balancer or a script can tell the app is up.
+func handleHealthcheck() http.Handler {
+	body := []byte(`{"status":"ok"}` + "\n")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(body) //nolint:errcheck // nothing to do if the client went away
+	})
+}
+
+// handleLanding serves the page that teaches the grant and shows the
+// configuration (the consumer key masked, never the secret).
+func handleLanding(pages *renderer, cfg config) http.Handler {
+	view := landingView{
+		TokenURL:  cfg.TokenURL,
+		APIURL:    cfg.APIURL,
+		Workspace: cfg.Workspace,
+		KeyMasked: mask(cfg.ConsumerKey),
+		Timeout:   cfg.Timeout.String(),
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pages.render(w, http.StatusOK, "index.html", "Bitbucket Cloud client credentials grant", view)
+	})
+}
+
+type landingView struct {
+	TokenURL, APIURL, Workspace, KeyMasked, Timeout string
+}
+
+// handleAuthorize stands where other grants send the browser to Bitbucket's
+// consent screen. The client credentials grant has no user and so no
+// consent: the app already holds everything it needs to get a token. So
+// /authorize goes straight on to /oauth-callback, carrying the query string
+// (a workspace or page chosen on the way).
+func handleAuthorize(pages *renderer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := "/oauth-callback"
+		if r.URL.RawQuery != "" {
+			// Re-encode rather than copy: what reaches the Location header
+			// is then always a well-formed query.
+			target += "?" + r.URL.Query().Encode()
+		}
+		w.Header().Set("Location", target)
+		pages.render(w, http.StatusSeeOther, "authorize.html", "Redirecting to /oauth-callback", target)
+	})
+}
+
+// handleCallback is where the flow happens: get the access token (from the
+// cache when it has one), call the API with it, and show what happened.
+func handleCallback(bb *bitbucket, cfg config, pages *renderer, logger *slog.Logger, now func() time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := parseResultsQuery(r.URL.Query())
+		if err != nil {
+			pages.errorPage(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		p := bb.newPageLoad()
+		v := &resultsView{Page: q.page}
+		defer func() { // what the page shows of the flow, whatever happened
+			v.fill(p, cfg, now())
+			status := v.status()
+			if status != http.StatusOK {
+				logger.Warn("oauth-callback failed", "status", status, "errors", v.errorList())
+			}
+			w.Header().Set("Cache-Control", "no-store") // the page shows token details
+			pages.render(w, status, "results.html", "Results: token and repositories", v)
+		}()
+
+		// Steps 2 and 3: the access token.
+		tok, serr := p.token()
+		if serr != nil {
+			v.TokenError = serr
+			return
+		}
+
+		// Which workspace: the query's, the configuration's, or the first the
+		// token can reach (listed once per token lifetime).
+		ctx := r.Context()
+		v.Workspaces = bb.knownWorkspaces(tok.Gen)
+		v.Workspace, v.WorkspaceSource = q.workspace, "chosen on this page"
+		if v.Workspace == "" && cfg.Workspace != "" {
+			v.Workspace, v.WorkspaceSource = cfg.Workspace, "from the configuration"
+		}
+		if v.Workspace == "" {
+			if v.Workspaces, serr = bb.listWorkspaces(ctx, p); serr != nil {
+				v.WorkspacesError = serr
+				return
+			}
+			if len(v.Workspaces) == 0 {
+				return // the page says to set BITBUCKET_WORKSPACE
+			}
+			v.Workspace, v.WorkspaceSource = v.Workspaces[0], "the first the token can reach"
+		}
+
+		// Step 4: the workspace's details and one page of its repositories.
+		// Neither depends on the other, so they run concurrently: one
+		// round trip instead of two.
+		wsPath := "/workspaces/" + url.PathEscape(v.Workspace)
+		repoPath := "/repositories/" + url.PathEscape(v.Workspace)
+		query := url.Values{"page": {strconv.Itoa(q.page)}, "pagelen": {strconv.Itoa(perPage)}}
+		var wg sync.WaitGroup
+		wg.Go(func() { v.WorkspaceError = p.get(ctx, wsPath, nil, &v.workspace) })
+		wg.Go(func() { v.ReposError = p.get(ctx, repoPath, query, &v.repos) })
+		wg.Wait()
+	})
+}
+
+// knownWorkspaces returns the workspaces listed with the token of
+// generation gen, or nil.
+func (bb *bitbucket) knownWorkspaces(gen uint64) []string {
+	bb.mu.Lock()
+	defer bb.mu.Unlock()
+	if bb.listedWith != gen {
+		return nil
+	}
+	return bb.workspaces
+}
+
+// listWorkspaces calls GET /2.0/user/workspaces and remembers the slugs for
+// the token's lifetime.
+func (bb *bitbucket) listWorkspaces(ctx context.Context, p *pageLoad) ([]string, *stepError) {
+	var page pageJSON[workspaceAccessJSON]
+	query := url.Values{"pagelen": {"100"}}
+	if serr := p.get(ctx, "/user/workspaces", query, &page); serr != nil {
+		return nil, serr
+	}
+	slugs := []string{}
+	for _, a := range page.Values {
+		if workspaceSlug.MatchString(a.Workspace.Slug) { // data from upstream is checked before it names a path
+			slugs = append(slugs, a.Workspace.Slug)
+		}
+	}
+	bb.mu.Lock()
+	defer bb.mu.Unlock()
+	bb.listedWith, bb.workspaces = p.tok.Token.Gen, slugs
+	return slugs, nil
+}
+
+type resultsQuery struct {
+	workspace string
+	page      int
+}
+
+var pageNumber = regexp.MustCompile(`^[1-9][0-9]{0,3}$`)
+
+// parseResultsQuery validates the query before anything uses it. A
+// workspace must be a workspace ID, so it can never carry a request to
+// another API path.
+func parseResultsQuery(q url.Values) (resultsQuery, error) {
+	res := resultsQuery{page: 1}
+	for name, values := range q {
+		if (name == "workspace" || name == "page") && len(values) > 1 {
+			return res, errors.New("Give " + name + " only once.")
+		}
+	}
+	if ws := q.Get("workspace"); ws != "" {
+		if !workspaceSlug.MatchString(ws) {
+			return res, errors.New("workspace must be a Bitbucket workspace ID (letters, digits, - and _, at most 63) or a {UUID}.")
+		}
+		res.workspace = ws
+	}
+	if p := q.Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if !pageNumber.MatchString(p) || err != nil || n > maxPage {
+			return res, errors.New("page must be a whole number from 1 to " + strconv.Itoa(maxPage) + ".")
+		}
+		res.page = n
+	}
+	return res, nil
+}
+
+// handleStatic serves the embedded CSS and diagram. Folders and missing
+// files get the app's 404 page rather than a listing.
+func handleStatic(static fs.FS, pages *renderer) http.Handler {
+	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(path.Clean(r.URL.Path), "/static/")
+		if fi, err := fs.Stat(static, name); err != nil || fi.IsDir() {
+			pages.errorPage(w, http.StatusNotFound, "There is no such file.")
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		files.ServeHTTP(w, r)
+	})
+}
+
+func handleNotFound(pages *renderer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pages.errorPage(w, http.StatusNotFound, "There is no page at this address.")
+	})
+}
+
+func handleMethodNotAllowed(pages *renderer, allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		pages.errorPage(w, http.StatusMethodNotAllowed, "This address answers only "+allow+".")
+	})
+}
