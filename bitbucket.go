@@ -31,7 +31,8 @@ type bitbucket struct {
 
 	// The workspaces the token can reach, from GET /2.0/user/workspaces,
 	// remembered for as long as the token they were listed with.
-	mu         sync.Mutex
+	listing    sync.Mutex // held while listing, so that one page load lists for all
+	mu         sync.Mutex // guards the two fields below
 	listedWith uint64 // cachedToken.Gen of the listing
 	workspaces []string
 }

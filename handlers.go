@@ -106,11 +106,13 @@ func handleCallback(bb *bitbucket, cfg config, pages *renderer, logger *slog.Log
 		if v.Workspace == "" && cfg.Workspace != "" {
 			v.Workspace, v.WorkspaceSource = cfg.Workspace, "from the configuration"
 		}
-		if v.Workspace == "" {
-			if v.Workspaces, serr = bb.listWorkspaces(ctx, p); serr != nil {
+		if v.Workspace == "" && v.Workspaces == nil {
+			if v.Workspaces, serr = bb.listWorkspaces(ctx, p, tok.Gen); serr != nil {
 				v.WorkspacesError = serr
 				return
 			}
+		}
+		if v.Workspace == "" {
 			if len(v.Workspaces) == 0 {
 				return // the page says to set BITBUCKET_WORKSPACE
 			}
@@ -142,8 +144,13 @@ func (bb *bitbucket) knownWorkspaces(gen uint64) []string {
 }
 
 // listWorkspaces calls GET /2.0/user/workspaces and remembers the slugs for
-// the token's lifetime.
-func (bb *bitbucket) listWorkspaces(ctx context.Context, p *pageLoad) ([]string, *stepError) {
+// the token's lifetime. Concurrent page loads wait for one listing.
+func (bb *bitbucket) listWorkspaces(ctx context.Context, p *pageLoad, gen uint64) ([]string, *stepError) {
+	bb.listing.Lock()
+	defer bb.listing.Unlock()
+	if known := bb.knownWorkspaces(gen); known != nil {
+		return known, nil
+	}
 	var page pageJSON[workspaceAccessJSON]
 	query := url.Values{"pagelen": {"100"}}
 	if serr := p.get(ctx, "/user/workspaces", query, &page); serr != nil {

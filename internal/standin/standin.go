@@ -110,13 +110,14 @@ type Request struct {
 type Server struct {
 	opts Options
 
-	mu       sync.Mutex
-	latency  time.Duration
-	faults   map[Endpoint]Fault
-	tokens   map[string]issued
-	requests []Request
-	data     map[string]*workspace
-	order    []string // workspace slugs in the order /2.0/user/workspaces lists them
+	mu         sync.Mutex
+	latency    time.Duration
+	faults     map[Endpoint]Fault
+	tokens     map[string]issued
+	everIssued []string
+	requests   []Request
+	data       map[string]*workspace
+	order      []string // workspace slugs in the order /2.0/user/workspaces lists them
 
 	tokenRequests atomic.Int64
 	apiRequests   atomic.Int64
@@ -222,6 +223,14 @@ func (s *Server) APIRequests() int { return int(s.apiRequests.Load()) }
 
 // NewConns counts TCP connections opened to the stand-in (needs ConnState).
 func (s *Server) NewConns() int { return int(s.newConns.Load()) }
+
+// IssuedTokens returns every access token issued so far, revoked or not,
+// for tests that assert none of them leaks.
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.everIssued...)
+}
 
 // Requests returns a copy of every request seen so far.
 func (s *Server) Requests() []Request {
@@ -370,6 +379,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Request
 	s.mu.Lock()
 	scopes, expiresIn := s.opts.Scopes, s.opts.ExpiresIn
 	token := newToken()
+	s.everIssued = append(s.everIssued, token)
 	s.tokens[token] = issued{
 		expiry: s.opts.Now().Add(time.Duration(expiresIn) * time.Second),
 		scopes: strings.Fields(scopes),

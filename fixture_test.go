@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"bitbucket-client-credentials-sample/internal/standin"
+)
+
+// The test consumer. The secret has characters that x/oauth2 query-escapes
+// before Basic-encoding, so the stand-in's unescaping is exercised too.
+const (
+	testKey    = "test-consumer-key-7d3b9e"
+	testSecret = "S3cr3t+With/Special=Chars&more:colons"
+)
+
+// fakeClock is the injected clock: tests move time instead of sleeping.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// syncBuffer is a log destination safe for concurrent handlers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// fixture is the app wired to a stand-in Bitbucket, as in demo mode, but
+// with a test consumer, a fake clock and a captured log.
+type fixture struct {
+	t     testing.TB
+	bb    *standin.Server
+	bbSrv *httptest.Server
+	app   *httptest.Server
+	clock *fakeClock
+	logs  *syncBuffer
+	cfg   config
+}
+
+// newFixture starts a stand-in and the app. Options adjust the app's
+// configuration before it is built. Every response fetched through the
+// fixture, and the log at the end, are checked for leaked credentials.
+func newFixture(t testing.TB, options ...func(*config)) *fixture {
+	t.Helper()
+	clock := newFakeClock()
+	bb := standin.New(standin.Options{Key: testKey, Secret: testSecret, Now: clock.Now})
+	bbSrv := httptest.NewUnstartedServer(bb)
+	bbSrv.Config.ConnState = bb.ConnState
+	bbSrv.Start()
+	t.Cleanup(bbSrv.Close)
+
+	cfg := config{
+		ConsumerKey:    testKey,
+		ConsumerSecret: testSecret,
+		Host:           "127.0.0.1",
+		TokenURL:       bbSrv.URL + "/site/oauth2/access_token",
+		APIURL:         bbSrv.URL + "/2.0",
+		Timeout:        5 * time.Second,
+	}
+	for _, o := range options {
+		o(&cfg)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	h, err := newServer(cfg, logger, clock.Now)
+	if err != nil {
+		t.Fatalf("newServer: %v", err)
+	}
+	app := httptest.NewServer(h)
+	t.Cleanup(app.Close)
+
+	f := &fixture{t: t, bb: bb, bbSrv: bbSrv, app: app, clock: clock, logs: logs, cfg: cfg}
+	t.Cleanup(func() { f.assertNoLeak("the log", logs.String()) })
+	return f
+}
+
+func withWorkspace(ws string) func(*config) {
+	return func(c *config) { c.Workspace = ws }
+}
+
+func withTimeout(d time.Duration) func(*config) {
+	return func(c *config) { c.Timeout = d }
+}
+
+// response is what a test sees of one page load.
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// get fetches path from the app without following redirects.
+func (f *fixture) get(path string) response {
+	f.t.Helper()
+	return f.do(http.MethodGet, path)
+}
+
+func (f *fixture) do(method, path string) response {
+	f.t.Helper()
+	req, err := http.NewRequest(method, f.app.URL+path, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	client := &http.Client{
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		f.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Fatalf("%s %s: reading body: %v", method, path, err)
+	}
+	r := response{status: resp.StatusCode, header: resp.Header, body: string(body)}
+	var headers strings.Builder
+	resp.Header.Write(&headers) //nolint:errcheck // writes to memory
+	f.assertNoLeak(method+" "+path, headers.String()+r.body)
+	return r
+}
+
+// assertNoLeak fails the test if text holds the consumer secret (raw or as
+// x/oauth2 escapes it) or any access token the stand-in ever issued.
+func (f *fixture) assertNoLeak(where, text string) {
+	f.t.Helper()
+	secrets := map[string]string{
+		"the consumer secret":         testSecret,
+		"the escaped consumer secret": url.QueryEscape(testSecret),
+		"the Basic credentials": base64.StdEncoding.EncodeToString(
+			[]byte(url.QueryEscape(testKey) + ":" + url.QueryEscape(testSecret))),
+	}
+	for i, tok := range f.bb.IssuedTokens() {
+		secrets[fmt.Sprintf("access token #%d", i+1)] = tok
+	}
+	for what, s := range secrets {
+		if strings.Contains(text, s) {
+			f.t.Errorf("%s contains %s", where, what)
+		}
+	}
+}
