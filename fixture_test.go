@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -99,18 +100,54 @@ func newFixture(t testing.TB, options ...func(*config)) *fixture {
 	for _, o := range options {
 		o(&cfg)
 	}
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, nil))
-	h, err := newServer(cfg, logger, clock.Now)
-	if err != nil {
-		t.Fatalf("newServer: %v", err)
-	}
-	app := httptest.NewServer(h)
-	t.Cleanup(app.Close)
+	f := &fixture{t: t, bb: bb, bbSrv: bbSrv, clock: clock, logs: &syncBuffer{}}
+	t.Cleanup(func() { f.assertNoLeak("the log", f.logs.String()) })
+	return f.rebuild(cfg)
+}
 
-	f := &fixture{t: t, bb: bb, bbSrv: bbSrv, app: app, clock: clock, logs: logs, cfg: cfg}
-	t.Cleanup(func() { f.assertNoLeak("the log", logs.String()) })
-	return f
+// rebuild starts another app with cfg against the same stand-in, clock and
+// log: for cases that need a configuration the stand-in cannot give.
+func (f *fixture) rebuild(cfg config) *fixture {
+	f.t.Helper()
+	h, err := newServer(cfg, newTestLogger(f.logs), f.clock.Now)
+	if err != nil {
+		f.t.Fatalf("newServer: %v", err)
+	}
+	g := *f
+	g.cfg = cfg
+	g.app = newTestServer(f.t, h)
+	return &g
+}
+
+func newTestLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func newTestServer(t testing.TB, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// closedPortURL returns the URL of a loopback port nothing listens on.
+func closedPortURL(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+func readAll(t testing.TB, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func withWorkspace(ws string) func(*config) {

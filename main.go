@@ -49,14 +49,24 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
-		var cerr *configError
-		if errors.As(err, &cerr) {
-			os.Exit(2)
-		}
-		os.Exit(1)
 	}
+	os.Exit(exitCode(err))
+}
+
+// exitCode is 0 for a clean stop, 2 for invalid configuration (like a
+// command-line usage error), and 1 for anything else.
+func exitCode(err error) int {
+	var cerr *configError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &cerr):
+		return 2
+	}
+	return 1
 }
 
 // shutdownGrace bounds how long a stopping server waits for in-flight requests.
@@ -96,19 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler: handler,
-		// Bounds on what a client may cost the server: a slow client
-		// cannot hold a connection open for ever.
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		// A results page may wait for a token request, an API round and a
-		// retry after a 401: each bounded by cfg.Timeout.
-		WriteTimeout:   4*cfg.Timeout + 5*time.Second,
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 16 << 10,
-		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(cfg, handler, logger)
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listening on %s:%d: %w (is another server using the port? set PORT)", cfg.Host, cfg.Port, err)
@@ -153,6 +151,22 @@ func newServer(cfg config, logger *slog.Logger, now func() time.Time) (http.Hand
 	h = withRecovery(pages, logger, h)
 	h = withRequestLog(logger, h)
 	return h, nil
+}
+
+// newHTTPServer bounds what a client may cost the server: a client that
+// sends its headers slowly, or never finishes, is cut off.
+func newHTTPServer(cfg config, handler http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		// A results page may wait for a token request, an API round and a
+		// retry after a 401, each bounded by cfg.Timeout.
+		WriteTimeout:   4*cfg.Timeout + 5*time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 16 << 10,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // addRoutes is the one place that lists every route.

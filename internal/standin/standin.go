@@ -72,6 +72,7 @@ const (
 	APIMalformed    Fault = "api-malformed"     // 200 with truncated JSON
 	APIHugeBody     Fault = "api-huge-body"     // 200 with a body of several MiB
 	APIHostileData  Fault = "api-hostile-data"  // names and links carrying HTML, script and javascript: URLs
+	APIRemoved      Fault = "api-removed"       // 410, as for the endpoints Bitbucket removed in 2026
 )
 
 // Hang makes an endpoint wait until the client gives up, to test timeouts.
@@ -474,6 +475,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	case APIServerError:
 		apiError(w, http.StatusInternalServerError, "Something went wrong", nil)
+		return
+	case APIRemoved:
+		apiError(w, http.StatusGone, msgDeprecated, nil)
 		return
 	}
 
