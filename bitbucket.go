@@ -33,7 +33,7 @@ type bitbucket struct {
 	// remembered for as long as the token they were listed with.
 	listing    sync.Mutex // held while listing, so that one page load lists for all
 	mu         sync.Mutex // guards the two fields below
-	listedWith uint64 // cachedToken.Gen of the listing
+	listedWith uint64     // cachedToken.Gen of the listing
 	workspaces []string
 }
 
