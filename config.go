@@ -65,6 +65,10 @@ type fileConfig struct {
 	APIURL         *string     `json:"apiURL"`
 }
 
+var knownKeys = map[string]bool{
+	"consumerKey": true, "consumerSecret": true, "workspace": true, "port": true, "tokenURL": true, "apiURL": true,
+}
+
 // loadConfig resolves the configuration, lowest to highest precedence:
 // built-in defaults, config.json, a .env file (never overriding a variable
 // that is already set), and the environment. Flags choose the config file
@@ -170,15 +174,27 @@ func (c *config) readFile(path string) error {
 	if err != nil {
 		return configErrorf("%s: %v", path, err)
 	}
-	var fc fileConfig
+	// Keys are checked exactly (encoding/json alone would accept
+	// "consumerkey" for "consumerKey"): a misspelt key must not be silently
+	// ignored.
+	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields() // a misspelt key should not be silently ignored
-	dec.UseNumber()
-	if err := dec.Decode(&fc); err != nil {
+	if err := dec.Decode(&raw); err != nil {
 		return configErrorf("%s: %s", path, describeJSONError(data, err))
 	}
 	if dec.More() {
 		return configErrorf("%s: unexpected data after the JSON object", path)
+	}
+	for key := range raw {
+		if !knownKeys[key] {
+			return configErrorf("%s: unknown key %q (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL)", path, key)
+		}
+	}
+	var fc fileConfig
+	dec = json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&fc); err != nil {
+		return configErrorf("%s: %s", path, describeJSONError(data, err))
 	}
 	for _, f := range []struct {
 		key   string
@@ -218,13 +234,12 @@ func describeJSONError(data []byte, err error) string {
 	case errors.As(err, &syntax):
 		line := 1 + bytes.Count(data[:min(int(syntax.Offset), len(data))], []byte("\n"))
 		return fmt.Sprintf("malformed JSON on line %d: %v", line, syntax)
+	case errors.As(err, &typ) && typ.Field == "":
+		return "the file must hold one JSON object, such as {\"workspace\": \"my-team\"}"
 	case errors.As(err, &typ):
 		return fmt.Sprintf("key %q must be a %s, not a JSON %s", typ.Field, typeName(typ.Type.Kind().String()), typ.Value)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "malformed JSON: the file is empty or ends too early"
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return fmt.Sprintf("unknown key %s (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL)",
-			strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return "malformed JSON: " + err.Error()
 }

@@ -250,6 +250,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Authorization: r.Header.Get("Authorization"),
 		ContentType:   r.Header.Get("Content-Type"),
 	}
+	// Count on arrival, so a test can wait for a request to be in flight.
+	path := r.URL.Path
+	isToken, isAPI := path == "/site/oauth2/access_token", strings.HasPrefix(path, "/2.0/")
+	switch {
+	case isToken:
+		s.tokenRequests.Add(1)
+	case isAPI:
+		s.apiRequests.Add(1)
+	}
+
 	s.mu.Lock()
 	latency := s.latency
 	s.mu.Unlock()
@@ -261,13 +271,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	path := r.URL.Path
 	switch {
-	case path == "/site/oauth2/access_token":
-		s.tokenRequests.Add(1)
+	case isToken:
 		s.serveToken(w, r, &rec)
-	case strings.HasPrefix(path, "/2.0/"):
-		s.apiRequests.Add(1)
+	case isAPI:
 		s.record(rec)
 		s.serveAPI(w, r)
 	default:

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// inDir runs the test in a fresh working directory holding the given files
+// (config.json, .env), since loadConfig reads both from there.
+func inDir(t *testing.T, files map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+}
+
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	const file = `{"consumerKey": "file-key", "consumerSecret": "file-secret", "workspace": "file-ws", "port": 4000,
+		"tokenURL": "https://file.example/token", "apiURL": "https://file.example/2.0/"}`
+	tests := []struct {
+		name   string
+		files  map[string]string
+		env    map[string]string
+		args   []string
+		want   config
+		assert func(t *testing.T, c config)
+	}{
+		{
+			name: "defaults",
+			want: config{Host: "127.0.0.1", Port: 3000, TokenURL: defaultTokenURL, APIURL: defaultAPIURL,
+				Timeout: 10 * time.Second, Demo: true, DemoReason: "BITBUCKET_CONSUMER_KEY or BITBUCKET_CONSUMER_SECRET is not set"},
+		},
+		{
+			name:  "config.json over defaults",
+			files: map[string]string{"config.json": file},
+			want: config{ConsumerKey: "file-key", ConsumerSecret: "file-secret", Workspace: "file-ws", Host: "127.0.0.1",
+				Port: 4000, TokenURL: "https://file.example/token", APIURL: "https://file.example/2.0", Timeout: 10 * time.Second},
+		},
+		{
+			name: ".env over config.json",
+			files: map[string]string{"config.json": file, ".env": "BITBUCKET_CONSUMER_KEY=dotenv-key\n" +
+				"# a comment\nBITBUCKET_WORKSPACE=dotenv-ws\nPORT=5000\nBITBUCKET_TIMEOUT=3s\n"},
+			want: config{ConsumerKey: "dotenv-key", ConsumerSecret: "file-secret", Workspace: "dotenv-ws", Host: "127.0.0.1",
+				Port: 5000, TokenURL: "https://file.example/token", APIURL: "https://file.example/2.0", Timeout: 3 * time.Second},
+		},
+		{
+			name:  "environment over .env",
+			files: map[string]string{"config.json": file, ".env": "BITBUCKET_CONSUMER_KEY=dotenv-key\nPORT=5000\n"},
+			env: map[string]string{"BITBUCKET_CONSUMER_KEY": "env-key", "BITBUCKET_CONSUMER_SECRET": "env-secret",
+				"PORT": "6000", "HOST": "0.0.0.0", "BITBUCKET_TOKEN_URL": "http://127.0.0.1:9/t",
+				"BITBUCKET_API_URL": "http://127.0.0.1:9/2.0", "BITBUCKET_WORKSPACE": "env-ws", "BITBUCKET_TIMEOUT": "250ms"},
+			want: config{ConsumerKey: "env-key", ConsumerSecret: "env-secret", Workspace: "env-ws", Host: "0.0.0.0",
+				Port: 6000, TokenURL: "http://127.0.0.1:9/t", APIURL: "http://127.0.0.1:9/2.0", Timeout: 250 * time.Millisecond},
+		},
+		{
+			name:  "-config chooses the file",
+			files: map[string]string{"other.json": `{"workspace": "other-ws"}`, "config.json": file},
+			args:  []string{"-config", "other.json"},
+			assert: func(t *testing.T, c config) {
+				if c.Workspace != "other-ws" || c.ConsumerKey != "" {
+					t.Errorf("read the wrong file: %+v", c)
+				}
+			},
+		},
+		{
+			name:  "-demo wins over credentials",
+			files: map[string]string{"config.json": file},
+			args:  []string{"-demo"},
+			assert: func(t *testing.T, c config) {
+				if !c.Demo || c.DemoReason != "the -demo flag is set" {
+					t.Errorf("Demo = %v (%s), want demo mode from the flag", c.Demo, c.DemoReason)
+				}
+			},
+		},
+		{
+			name:  "key without secret is demo mode",
+			files: map[string]string{".env": "BITBUCKET_CONSUMER_KEY=k\n"},
+			assert: func(t *testing.T, c config) {
+				if !c.Demo {
+					t.Error("Demo = false with no secret")
+				}
+			},
+		},
+		{
+			name:  "a port given as a string",
+			files: map[string]string{"config.json": `{"port": "3100"}`},
+			assert: func(t *testing.T, c config) {
+				if c.Port != 3100 {
+					t.Errorf("Port = %d", c.Port)
+				}
+			},
+		},
+		{
+			name:  "empty config.json values keep the defaults",
+			files: map[string]string{"config.json": `{"consumerKey": "", "tokenURL": ""}`},
+			assert: func(t *testing.T, c config) {
+				if c.TokenURL != defaultTokenURL {
+					t.Errorf("TokenURL = %q", c.TokenURL)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inDir(t, tt.files)
+			c, err := loadConfig(append([]string{"app"}, tt.args...), envOf(tt.env), io.Discard)
+			if err != nil {
+				t.Fatalf("loadConfig: %v", err)
+			}
+			if tt.assert != nil {
+				tt.assert(t, c)
+				return
+			}
+			if c != tt.want {
+				t.Errorf("got  %+v\nwant %+v", c, tt.want)
+			}
+		})
+	}
+}
+
+// TestDotenvNeverOverridesTheEnvironment: .env is read, not applied to the
+// process environment, so nothing global changes.
+func TestDotenvNeverOverridesTheEnvironment(t *testing.T) {
+	inDir(t, map[string]string{".env": "BITBUCKET_WORKSPACE=from-dotenv\n"})
+	t.Setenv("BITBUCKET_WORKSPACE", "")
+	c, err := loadConfig([]string{"app"}, envOf(map[string]string{"BITBUCKET_WORKSPACE": "from-env"}), io.Discard)
+	if err != nil || c.Workspace != "from-env" {
+		t.Fatalf("Workspace = %q, %v; want from-env", c.Workspace, err)
+	}
+	if v := os.Getenv("BITBUCKET_WORKSPACE"); v != "" {
+		t.Errorf("loading .env changed the process environment: %q", v)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		env   map[string]string
+		args  []string
+		want  []string // the message names the file or variable and the problem
+	}{
+		{"malformed config.json", map[string]string{"config.json": "{\n  \"port\": 3000,\n}"}, nil, nil,
+			[]string{"config.json", "malformed JSON on line 3"}},
+		{"empty config.json", map[string]string{"config.json": ""}, nil, nil, []string{"config.json", "empty"}},
+		{"unknown key", map[string]string{"config.json": `{"consumerkey": "x"}`}, nil, nil,
+			[]string{"config.json", `unknown key "consumerkey"`}},
+		{"wrong type", map[string]string{"config.json": `{"workspace": 42}`}, nil, nil,
+			[]string{"config.json", `"workspace"`, "string"}},
+		{"trailing data", map[string]string{"config.json": `{} {}`}, nil, nil, []string{"config.json", "after the JSON object"}},
+		{"bad port in file", map[string]string{"config.json": `{"port": 70000}`}, nil, nil, []string{"config.json", "port 70000"}},
+		{"bad token URL in file", map[string]string{"config.json": `{"tokenURL": "ftp://x/y"}`}, nil, nil,
+			[]string{"config.json", "tokenURL", "http or https"}},
+		{"bad workspace in file", map[string]string{"config.json": `{"workspace": "../user"}`}, nil, nil,
+			[]string{"config.json", "workspace", "not a workspace ID"}},
+		{"PORT not a number", nil, map[string]string{"PORT": "http"}, nil, []string{`PORT="http"`, "whole number"}},
+		{"PORT too large", nil, map[string]string{"PORT": "65536"}, nil, []string{`PORT="65536"`}},
+		{"PORT negative", nil, map[string]string{"PORT": "-1"}, nil, []string{`PORT="-1"`}},
+		{"PORT from .env", map[string]string{".env": "PORT=x\n"}, nil, nil, []string{`PORT="x"`}},
+		{"token URL not a URL", nil, map[string]string{"BITBUCKET_TOKEN_URL": "bitbucket.org/site"}, nil,
+			[]string{"BITBUCKET_TOKEN_URL", "http or https"}},
+		{"API URL without host", nil, map[string]string{"BITBUCKET_API_URL": "https:///2.0"}, nil,
+			[]string{"BITBUCKET_API_URL", "no host"}},
+		{"API URL with credentials", nil, map[string]string{"BITBUCKET_API_URL": "https://u:p@api.bitbucket.org/2.0"}, nil,
+			[]string{"BITBUCKET_API_URL", "credentials"}},
+		{"timeout not a duration", nil, map[string]string{"BITBUCKET_TIMEOUT": "10"}, nil,
+			[]string{`BITBUCKET_TIMEOUT="10"`, "Go duration"}},
+		{"timeout negative", nil, map[string]string{"BITBUCKET_TIMEOUT": "-1s"}, nil, []string{"BITBUCKET_TIMEOUT"}},
+		{"timeout too long", nil, map[string]string{"BITBUCKET_TIMEOUT": "1h"}, nil, []string{"BITBUCKET_TIMEOUT"}},
+		{"bad HOST", nil, map[string]string{"HOST": "not a host"}, nil, []string{`HOST="not a host"`}},
+		{"bad workspace", nil, map[string]string{"BITBUCKET_WORKSPACE": "a/b"}, nil, []string{"BITBUCKET_WORKSPACE"}},
+		{"malformed .env", map[string]string{".env": "BITBUCKET_WORKSPACE='unterminated\n"}, nil, nil, []string{".env"}},
+		{"unknown flag", nil, nil, []string{"-port", "1"}, []string{"-port"}},
+		{"stray argument", nil, nil, []string{"serve"}, []string{`"serve"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inDir(t, tt.files)
+			_, err := loadConfig(append([]string{"app"}, tt.args...), envOf(tt.env), io.Discard)
+			var cerr *configError
+			if !errors.As(err, &cerr) {
+				t.Fatalf("err = %v, want a configError", err)
+			}
+			if exitCode(err) != 2 {
+				t.Errorf("exit code %d, want 2", exitCode(err))
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("message spans lines: %q", err)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("message %q lacks %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingConfigFileIsFine(t *testing.T) {
+	inDir(t, nil)
+	if _, err := loadConfig([]string{"app", "-config", "absent.json"}, envOf(nil), io.Discard); err != nil {
+		t.Fatalf("a missing config file: %v", err)
+	}
+}
+
+func TestShippedConfigHoldsNoCredentials(t *testing.T) {
+	data, err := os.ReadFile("config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := config{}
+	if err := c.readFile("config.json"); err != nil {
+		t.Fatalf("the shipped config.json is invalid: %v", err)
+	}
+	if c.ConsumerKey != "" || c.ConsumerSecret != "" {
+		t.Errorf("the shipped config.json holds credentials:\n%s", data)
+	}
+}
+
+func TestEnvExampleListsEveryVariable(t *testing.T) {
+	data, err := os.ReadFile(".env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for _, name := range []string{"BITBUCKET_CONSUMER_KEY", "BITBUCKET_CONSUMER_SECRET", "BITBUCKET_WORKSPACE", "PORT",
+		"HOST", "BITBUCKET_TOKEN_URL", "BITBUCKET_API_URL", "BITBUCKET_TIMEOUT"} {
+		found := false
+		for i, l := range lines {
+			if strings.HasPrefix(l, name+"=") {
+				found = true
+				if i == 0 || !strings.HasPrefix(lines[i-1], "# ") {
+					t.Errorf("%s has no one-line comment above it", name)
+				}
+			}
+		}
+		if !found {
+			t.Errorf(".env.example lacks %s", name)
+		}
+	}
+}

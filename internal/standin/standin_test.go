@@ -1,0 +1,237 @@
+package standin
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func start(t *testing.T) (*Server, *httptest.Server, *clock) {
+	t.Helper()
+	c := &clock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+	s := New(Options{Now: c.Now})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv, c
+}
+
+// tokenRequest posts to the token endpoint. user and pass are put in the
+// Basic header form-escaped, as golang.org/x/oauth2 does, unless noAuth.
+func tokenRequest(t *testing.T, base, user, pass string, noAuth bool, contentType, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/site/oauth2/access_token", strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if !noAuth {
+		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatalf("token endpoint answer is not JSON: %v", err)
+	}
+	return resp.StatusCode, v
+}
+
+const form = "application/x-www-form-urlencoded"
+
+func TestTokenEndpoint(t *testing.T) {
+	_, srv, _ := start(t)
+	tests := []struct {
+		name              string
+		user, pass        string
+		noAuth            bool
+		contentType, body string
+		status            int
+		errCode, errDesc  string
+	}{
+		{"no client authentication", "", "", true, form, "grant_type=client_credentials", 400,
+			"unauthorized_client", "Requests must be authenticated using OAuth client credentials"},
+		{"wrong secret", DemoKey, "nope", false, form, "grant_type=client_credentials", 400,
+			"unauthorized_client", "Invalid OAuth client credentials"},
+		{"wrong key", "nope", DemoSecret, false, form, "grant_type=client_credentials", 400,
+			"unauthorized_client", "Invalid OAuth client credentials"},
+		{"no grant_type", DemoKey, DemoSecret, false, form, "", 400, "invalid_grant", "Unsupported grant type: None"},
+		{"JSON body", DemoKey, DemoSecret, false, "application/json", `{"grant_type":"client_credentials"}`, 400,
+			"invalid_grant", "Unsupported grant type: None"},
+		{"other grant", DemoKey, DemoSecret, false, form, "grant_type=password", 400,
+			"invalid_grant", "Unsupported grant type: password"},
+		{"success", DemoKey, DemoSecret, false, form, "grant_type=client_credentials", 200, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, v := tokenRequest(t, srv.URL, tt.user, tt.pass, tt.noAuth, tt.contentType, tt.body)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %v", status, tt.status, v)
+			}
+			if tt.status != 200 {
+				if v["error"] != tt.errCode || v["error_description"] != tt.errDesc || len(v) != 2 {
+					t.Errorf("body %v, want {error: %s, error_description: %s}", v, tt.errCode, tt.errDesc)
+				}
+				return
+			}
+			if v["token_type"] != "bearer" || v["expires_in"] != float64(7200) || v["scope"] != DefaultScopes ||
+				v["access_token"] == "" || len(v) != 4 {
+				t.Errorf("token body %v, want the 2026 shape (access_token, scope, expires_in 7200, token_type bearer)", v)
+			}
+		})
+	}
+}
+
+func TestNotPrivateConsumer(t *testing.T) {
+	s, srv, _ := start(t)
+	s.SetFault(TokenEndpoint, TokenNotPrivate)
+	_, v := tokenRequest(t, srv.URL, DemoKey, DemoSecret, false, form, "grant_type=client_credentials")
+	if v["error"] != "invalid_grant" || !strings.HasPrefix(v["error_description"].(string), `Cannot use client_credentials with a consumer marked as "public".`) {
+		t.Errorf("body %v", v)
+	}
+}
+
+func getJSON(t *testing.T, u, auth string) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var v map[string]any
+	json.Unmarshal(body, &v) //nolint:errcheck // some answers are plain text
+	return resp.StatusCode, resp.Header, v
+}
+
+func errorMessage(v map[string]any) string {
+	e, _ := v["error"].(map[string]any)
+	m, _ := e["message"].(string)
+	return m
+}
+
+func TestAPI(t *testing.T) {
+	s, srv, clk := start(t)
+	_, tok := tokenRequest(t, srv.URL, DemoKey, DemoSecret, false, form, "grant_type=client_credentials")
+	bearer := "Bearer " + tok["access_token"].(string)
+	tests := []struct {
+		name, path, auth string
+		status           int
+		message          string
+	}{
+		{"workspace", "/2.0/workspaces/bitbucket-demo", bearer, 200, ""},
+		{"no token", "/2.0/workspaces/bitbucket-demo", "", 401, "Token is invalid, expired, or not supported for this endpoint."},
+		{"token in the query", "/2.0/workspaces/bitbucket-demo?access_token=" + strings.TrimPrefix(bearer, "Bearer "), "", 401,
+			"Token is invalid, expired, or not supported for this endpoint."},
+		{"Basic auth", "/2.0/workspaces/bitbucket-demo", "Basic eDp5", 401, "Token is invalid, expired, or not supported for this endpoint."},
+		{"unknown token", "/2.0/workspaces/bitbucket-demo", "Bearer nope", 401, "Token is invalid, expired, or not supported for this endpoint."},
+		{"unknown workspace", "/2.0/workspaces/nope", bearer, 404, "No workspace with identifier 'nope'."},
+		{"unknown workspace's repositories", "/2.0/repositories/nope", bearer, 404, "No workspace with identifier 'nope'."},
+		{"unknown route", "/2.0/nothing/here/at/all", bearer, 404, "Resource not found"},
+		{"removed: workspaces", "/2.0/workspaces", bearer, 410, "CHANGE-2770 - Functionality has been deprecated"},
+		{"removed: permissions", "/2.0/user/permissions/workspaces", bearer, 410, "CHANGE-2770 - Functionality has been deprecated"},
+		{"removed: repository permissions", "/2.0/user/permissions/repositories", bearer, 410, "CHANGE-2770 - Functionality has been deprecated"},
+		{"removed: all repositories", "/2.0/repositories", bearer, 410, "CHANGE-2770 - Functionality has been deprecated"},
+		{"user workspaces", "/2.0/user/workspaces", bearer, 200, ""},
+		{"pagelen over 100", "/2.0/repositories/bitbucket-demo?pagelen=101", bearer, 400, "Invalid pagelen"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, _, v := getJSON(t, srv.URL+tt.path, tt.auth)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %v", status, tt.status, v)
+			}
+			if tt.message != "" && (v["type"] != "error" || errorMessage(v) != tt.message) {
+				t.Errorf("body %v, want error message %q", v, tt.message)
+			}
+		})
+	}
+
+	t.Run("pagination", func(t *testing.T) {
+		next := srv.URL + "/2.0/repositories/bitbucket-demo"
+		var names []string
+		pages := 0
+		for next != "" {
+			status, _, v := getJSON(t, next, bearer)
+			if status != 200 {
+				t.Fatalf("%s: %d", next, status)
+			}
+			pages++
+			for _, r := range v["values"].([]any) {
+				names = append(names, r.(map[string]any)["name"].(string))
+			}
+			next, _ = v["next"].(string)
+			if v["pagelen"] != float64(10) || v["size"] != float64(23) || v["page"] != float64(pages) {
+				t.Errorf("page %d: pagelen %v size %v page %v", pages, v["pagelen"], v["size"], v["page"])
+			}
+			if prev, ok := v["previous"].(string); (pages > 1) != ok || (ok && !strings.HasPrefix(prev, "http://")) {
+				t.Errorf("page %d: previous %q", pages, prev)
+			}
+		}
+		if pages != 3 || len(names) != 23 {
+			t.Errorf("followed next through %d pages, %d repositories; want 3 and 23", pages, len(names))
+		}
+	})
+
+	t.Run("missing scope", func(t *testing.T) {
+		s.SetScopes("account")
+		_, tok := tokenRequest(t, srv.URL, DemoKey, DemoSecret, false, form, "grant_type=client_credentials")
+		s.SetScopes(DefaultScopes)
+		status, h, v := getJSON(t, srv.URL+"/2.0/repositories/bitbucket-demo", "Bearer "+tok["access_token"].(string))
+		if status != 403 || errorMessage(v) != "Your credentials lack one or more required privilege scopes." {
+			t.Fatalf("%d %v", status, v)
+		}
+		if h.Get("X-Accepted-OAuth-Scopes") != "repository" {
+			t.Errorf("X-Accepted-OAuth-Scopes %q", h.Get("X-Accepted-OAuth-Scopes"))
+		}
+		detail := v["error"].(map[string]any)["detail"].(map[string]any)
+		if req := detail["required"].([]any); len(req) != 1 || req[0] != "repository" {
+			t.Errorf("detail.required %v", req)
+		}
+	})
+
+	t.Run("expired token", func(t *testing.T) {
+		clk.Advance(7200 * time.Second)
+		status, _, v := getJSON(t, srv.URL+"/2.0/workspaces/bitbucket-demo", bearer)
+		if status != 401 || errorMessage(v) != "Access token expired." {
+			t.Errorf("%d %v", status, v)
+		}
+	})
+
+	t.Run("rate limit", func(t *testing.T) {
+		s.SetFault(RepositoriesAPI, APIRateLimited)
+		resp, err := http.Get(srv.URL + "/2.0/repositories/bitbucket-demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 429 || string(body) != "Rate limit for this resource has been exceeded" ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || resp.Header.Get("Retry-After") != "" {
+			t.Errorf("429: %d %q %v", resp.StatusCode, body, resp.Header)
+		}
+	})
+}

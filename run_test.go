@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"bitbucket-client-credentials-sample/internal/standin"
+)
+
+// running is the whole program started through run, as main starts it.
+type running struct {
+	url    string
+	stdout *syncBuffer
+	logs   *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startRun calls run with PORT=0 (a free port) and waits until it serves.
+// It never reads a config.json: -config points at a file that is not there.
+func startRun(t *testing.T, env map[string]string, args ...string) *running {
+	t.Helper()
+	vars := map[string]string{"PORT": "0"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{stdout: &syncBuffer{}, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	argv := append([]string{"app", "-config", t.TempDir() + "/absent.json"}, args...)
+	go func() { r.done <- run(ctx, argv, envOf(vars), r.stdout, r.logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(15 * time.Second):
+			t.Error("run did not return after its context was cancelled")
+		}
+	})
+
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if line, ok := strings.CutPrefix(r.stdout.String(), "Serving on "); ok {
+			r.url, _, _ = strings.Cut(line, " ")
+			return r
+		}
+		select {
+		case err := <-r.done:
+			t.Fatalf("run returned before serving: %v\n%s", err, r.logs)
+		case <-time.After(5 * time.Millisecond): // waiting for start-up, not timing it
+		}
+	}
+	t.Fatalf("run did not start serving:\n%s", r.logs)
+	return nil
+}
+
+func (r *running) get(path string) response {
+	return r.do(http.MethodGet, path)
+}
+
+func (r *running) do(method, path string) response {
+	req, _ := http.NewRequest(method, r.url+path, nil)
+	client := &http.Client{Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		return response{body: err.Error()}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: string(body)}
+}
+
+// TestRunDemoMode: with no credentials, the program starts its own
+// stand-in, and every route works against it.
+func TestRunDemoMode(t *testing.T) {
+	r := startRun(t, nil)
+	if !strings.HasPrefix(r.url, "http://localhost:") {
+		t.Errorf("serving on %s, want http://localhost:PORT", r.url)
+	}
+	checkRoutes(t, r.get, r.do)
+	for _, path := range []string{"/", "/oauth-callback", "/no/such/page"} {
+		if body := r.get(path).body; !strings.Contains(body, "Demo mode.") || !strings.Contains(body, ".env") {
+			t.Errorf("%s lacks the demo-mode banner saying how to switch", path)
+		}
+	}
+	if page := r.get("/oauth-callback").body; !strings.Contains(page, "bitbucket-demo") || !strings.Contains(page, "api-gateway") {
+		t.Error("the demo results page lacks the demo workspace and its repositories")
+	}
+	if landing := r.get("/").body; !strings.Contains(landing, mask(standin.DemoKey)) {
+		t.Error("the demo landing page lacks the masked demo key")
+	}
+	for _, want := range []string{"demo mode: using the built-in Bitbucket stand-in", "listening url=" + r.url} {
+		if !strings.Contains(r.logs.String(), want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, r.logs)
+		}
+	}
+}
+
+func TestRunBitbucketModeBanner(t *testing.T) {
+	f := newFixture(t)
+	r := startRun(t, map[string]string{
+		"BITBUCKET_CONSUMER_KEY": testKey, "BITBUCKET_CONSUMER_SECRET": testSecret,
+		"BITBUCKET_TOKEN_URL": f.cfg.TokenURL, "BITBUCKET_API_URL": f.cfg.APIURL,
+	})
+	if body := r.get("/").body; !strings.Contains(body, "Bitbucket mode.") || !strings.Contains(body, "-demo") {
+		t.Error("the landing page lacks the Bitbucket-mode banner saying how to switch")
+	}
+	if !strings.Contains(r.logs.String(), "msg=\"bitbucket mode\"") {
+		t.Errorf("the start-up log does not say Bitbucket mode:\n%s", r.logs)
+	}
+	if n := len(f.bb.Requests()); n != 0 {
+		t.Errorf("start-up called Bitbucket %d times", n)
+	}
+	f.assertNoLeak("the program's log", r.logs.String())
+}
+
+// TestRunStopsGracefully: on SIGINT or SIGTERM the server finishes the
+// request in flight and run returns nil (exit status 0).
+func TestRunStopsGracefully(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			f := newFixture(t)
+			f.bb.SetLatency(300 * time.Millisecond)
+			r := startRun(t, map[string]string{
+				"BITBUCKET_CONSUMER_KEY": testKey, "BITBUCKET_CONSUMER_SECRET": testSecret,
+				"BITBUCKET_TOKEN_URL": f.cfg.TokenURL, "BITBUCKET_API_URL": f.cfg.APIURL,
+				"BITBUCKET_WORKSPACE": "bitbucket-demo",
+			})
+			inFlight := make(chan response, 1)
+			go func() { inFlight <- r.get("/oauth-callback") }()
+			for f.bb.TokenRequests() == 0 { // the page load has reached the token request
+				time.Sleep(time.Millisecond)
+			}
+			if err := syscall.Kill(syscall.Getpid(), sig); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-r.done:
+				r.done <- err // for the cleanup
+				if err != nil {
+					t.Fatalf("run returned %v, want nil", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("run did not return after the signal")
+			}
+			if resp := <-inFlight; resp.status != 200 {
+				t.Errorf("the in-flight request got %d, want 200: %s", resp.status, resp.body)
+			}
+			if resp := r.get("/healthcheck"); resp.status != 0 {
+				t.Errorf("the stopped server still answers: %d", resp.status)
+			}
+			if !strings.Contains(r.logs.String(), "shutting down") {
+				t.Error("the log does not say the server is shutting down")
+			}
+		})
+	}
+}
+
+// TestSlowHeadersAreCutOff: a client that sends its headers slowly
+// (slowloris) is disconnected after ReadHeaderTimeout.
+func TestSlowHeadersAreCutOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: takes ReadHeaderTimeout (5s)")
+	}
+	r := startRun(t, nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(r.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := io.WriteString(conn, "GET /healthcheck HTTP/1.1\r\nHost: localhost\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan time.Duration, 1)
+	go func() {
+		br := bufio.NewReader(conn)
+		for {
+			if _, err := br.ReadByte(); err != nil {
+				closed <- time.Since(start)
+				return
+			}
+		}
+	}()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case took := <-closed:
+			if took > 8*time.Second {
+				t.Errorf("cut off after %v, want about ReadHeaderTimeout (5s)", took)
+			}
+			return
+		case <-tick.C:
+			io.WriteString(conn, "X-Slow: a\r\n") //nolint:errcheck // the server may have closed
+		case <-time.After(15 * time.Second):
+			t.Fatal("the server kept a slow client's connection open")
+		}
+	}
+}
+
+func TestServerLimits(t *testing.T) {
+	srv := newHTTPServer(config{Timeout: 10 * time.Second}, http.NotFoundHandler(), newTestLogger(io.Discard))
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
+		t.Errorf("a limit is unset: %+v", srv)
+	}
+	if srv.WriteTimeout < 3*10*time.Second {
+		t.Errorf("WriteTimeout %v is shorter than a page's upstream calls may take", srv.WriteTimeout)
+	}
+	r := startRun(t, nil)
+	resp := r.do("GET", "/healthcheck")
+	if resp.status != 200 {
+		t.Fatal(resp.body)
+	}
+	req, _ := http.NewRequest("GET", r.url+"/healthcheck", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 64<<10))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("64 kB of headers: status %d, want 431", res.StatusCode)
+	}
+}
+
+func TestRunWarnsBeyondLoopback(t *testing.T) {
+	r := startRun(t, map[string]string{"HOST": "0.0.0.0"})
+	if !strings.Contains(r.logs.String(), "listening beyond this machine") {
+		t.Errorf("no warning when listening on 0.0.0.0:\n%s", r.logs)
+	}
+	r2 := startRun(t, nil)
+	if strings.Contains(r2.logs.String(), "listening beyond this machine") {
+		t.Error("a warning on loopback")
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, busyPort, _ := net.SplitHostPort(ln.Addr().String())
+
+	tests := []struct {
+		name string
+		env  map[string]string
+		code int
+		want string
+	}{
+		{"bad PORT", map[string]string{"PORT": "eighty"}, 2, `PORT="eighty"`},
+		{"bad timeout", map[string]string{"BITBUCKET_TIMEOUT": "soon"}, 2, "BITBUCKET_TIMEOUT"},
+		{"port in use", map[string]string{"PORT": busyPort}, 1, "another server using the port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), []string{"app", "-config", t.TempDir() + "/absent.json"},
+				envOf(tt.env), io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one naming %q", err, tt.want)
+			}
+			if got := exitCode(err); got != tt.code {
+				t.Errorf("exit code %d, want %d", got, tt.code)
+			}
+		})
+	}
+	if exitCode(nil) != 0 || exitCode(errors.New("x")) != 1 {
+		t.Error("exitCode: want 0 for nil and 1 for other errors")
+	}
+}
