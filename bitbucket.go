@@ -173,7 +173,7 @@ func (bb *bitbucket) getJSON(ctx context.Context, tok *cachedToken, path string,
 		return apiFailure(step, resp, body)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return &stepError{Step: step, Status: resp.StatusCode,
+		return &stepError{Step: step, Status: resp.StatusCode, cause: err,
 			Message: "Bitbucket's answer was not the JSON the app expected.",
 			Hint:    "Check that BITBUCKET_API_URL points at REST API 2.0 (https://api.bitbucket.org/2.0)."}
 	}
@@ -215,6 +215,7 @@ type stepError struct {
 	Timeout     bool
 	RetryLater  bool // the problem is likely to pass by itself
 	Permissions []string
+	cause       error // the Go error, for the log only
 }
 
 func (e *stepError) Error() string {
@@ -226,6 +227,16 @@ func (e *stepError) Error() string {
 		s += e.Code + ": "
 	}
 	return s + e.Message
+}
+
+// logAttrs is what the log records of a failed step: everything, including
+// the Go error behind it. (No credential is ever part of these errors.)
+func (e *stepError) logAttrs() []any {
+	attrs := []any{"step", e.Step, "status", e.Status, "error", e.Error()}
+	if e.cause != nil {
+		attrs = append(attrs, "cause", e.cause.Error())
+	}
+	return attrs
 }
 
 // pageStatus is the status of a page whose step failed: 504 when Bitbucket
@@ -242,7 +253,7 @@ func tokenFailure(err error) *stepError {
 	const step = "Token request"
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		e := &stepError{Step: step, Code: re.ErrorCode, Message: clip(re.ErrorDescription)}
+		e := &stepError{Step: step, Code: re.ErrorCode, Message: clip(re.ErrorDescription), cause: err}
 		if re.Response != nil {
 			e.Status = re.Response.StatusCode
 		}
@@ -274,11 +285,11 @@ func tokenFailure(err error) *stepError {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "server response missing access_token"):
-		return &stepError{Step: step, Status: http.StatusOK,
+		return &stepError{Step: step, Status: http.StatusOK, cause: err,
 			Message: "The token endpoint answered 200 but sent no access_token.",
 			Hint:    "Check that BITBUCKET_TOKEN_URL is " + defaultTokenURL + "."}
 	case strings.Contains(msg, "oauth2: cannot parse"):
-		return &stepError{Step: step, Status: http.StatusOK,
+		return &stepError{Step: step, Status: http.StatusOK, cause: err,
 			Message: "The token endpoint's answer was not JSON (perhaps a web page).",
 			Hint:    "Check that BITBUCKET_TOKEN_URL is " + defaultTokenURL + ", not a page of the website."}
 	}
@@ -287,7 +298,7 @@ func tokenFailure(err error) *stepError {
 
 // networkFailure explains a call that got no usable answer.
 func networkFailure(step string, err error) *stepError {
-	e := &stepError{Step: step, Message: describeNetError(err)}
+	e := &stepError{Step: step, Message: describeNetError(err), cause: err}
 	var dns *net.DNSError
 	switch {
 	case errors.Is(err, errTooLarge):

@@ -83,12 +83,11 @@ func handleCallback(bb *bitbucket, cfg config, pages *renderer, logger *slog.Log
 		v := &resultsView{Page: q.page}
 		defer func() { // what the page shows of the flow, whatever happened
 			v.fill(p, cfg, now())
-			status := v.status()
-			if status != http.StatusOK {
-				logger.Warn("oauth-callback failed", "status", status, "errors", v.errorList())
+			for _, e := range v.errorList() {
+				logger.Warn("step failed", e.logAttrs()...)
 			}
 			w.Header().Set("Cache-Control", "no-store") // the page shows token details
-			pages.render(w, status, "results.html", "Results: token and repositories", v)
+			pages.render(w, v.status(), "results.html", "Results: token and repositories", v)
 		}()
 
 		// Steps 2 and 3: the access token.

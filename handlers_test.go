@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"strings"
@@ -655,5 +657,73 @@ func TestManyConcurrentLoads(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > baseline {
 		buf := make([]byte, 1<<20)
 		t.Errorf("%d goroutines after the load, baseline %d:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestNoSecretInAnyResponseOrLog runs every route under every fault the
+// stand-in has. The fixture fails the test if the consumer secret or any
+// issued access token appears in a response (headers or body) or the log.
+func TestNoSecretInAnyResponseOrLog(t *testing.T) {
+	faults := []struct {
+		endpoint standin.Endpoint
+		fault    standin.Fault
+	}{
+		{"", ""},
+		{standin.TokenEndpoint, standin.TokenServerError}, {standin.TokenEndpoint, standin.TokenErrorIn200},
+		{standin.TokenEndpoint, standin.TokenNoAccessToken}, {standin.TokenEndpoint, standin.TokenMalformedJSON},
+		{standin.TokenEndpoint, standin.TokenHTML}, {standin.TokenEndpoint, standin.TokenNoExpiresIn},
+		{standin.TokenEndpoint, standin.TokenNotPrivate}, {standin.TokenEndpoint, standin.Hang},
+	}
+	for _, e := range []standin.Endpoint{standin.WorkspaceAPI, standin.RepositoriesAPI, standin.UserWorkspaces} {
+		for _, f := range []standin.Fault{standin.APIExpiredToken, standin.APIMissingScope, standin.APIRateLimited,
+			standin.APIServerError, standin.APIMalformed, standin.APIHugeBody, standin.APIHostileData, standin.APIRemoved, standin.Hang} {
+			faults = append(faults, struct {
+				endpoint standin.Endpoint
+				fault    standin.Fault
+			}{e, f})
+		}
+	}
+	paths := []string{"/", "/healthcheck", "/authorize?workspace=demo-labs", "/oauth-callback", "/oauth-callback?page=2",
+		"/oauth-callback?workspace=demo-labs", "/oauth-callback?workspace=unknown-ws", "/oauth-callback?page=x",
+		"/static/style.css", "/nope"}
+	for _, fc := range faults {
+		t.Run(string(fc.endpoint)+"/"+string(fc.fault), func(t *testing.T) {
+			f := newFixture(t, withTimeout(300*time.Millisecond))
+			mustLoad(t, f, "/oauth-callback") // a token is cached before the fault
+			f.bb.SetFault(fc.endpoint, fc.fault)
+			f.bb.RevokeTokens() // and then refused, so the fault's token request runs too
+			for _, p := range paths {
+				f.get(p)
+			}
+			if fc.fault != "" && !strings.Contains(f.logs.String(), "step failed") &&
+				fc.fault != standin.TokenNoExpiresIn && fc.fault != standin.APIHostileData {
+				t.Errorf("the fault left no log line:\n%s", f.logs)
+			}
+		})
+	}
+}
+
+func TestForbiddenNamesPermissionFromHeader(t *testing.T) {
+	// Some 403s carry no detail.required: the x-accepted-oauth-scopes
+	// header names the scope instead.
+	resp := &http.Response{StatusCode: 403, Header: http.Header{"X-Accepted-Oauth-Scopes": {"pullrequest, team"}}}
+	e := apiFailure("GET /x", resp, []byte(`{"type":"error","error":{"message":"Forbidden"}}`))
+	if !strings.Contains(e.Hint, "Pull requests: Read and Workspace membership: Read") {
+		t.Errorf("hint %q does not name the permissions", e.Hint)
+	}
+}
+
+func TestUpstreamMessagesAreEscaped(t *testing.T) {
+	pages, err := newRenderer(siteInfo{}, newTestLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	v := &resultsView{TokenError: &stepError{Step: "Token request", Status: 400, Code: "<b>code</b>",
+		Message: `<script>alert("m")</script>`, Detail: `<img src=x onerror=alert(1)>`}}
+	pages.render(rec, 502, "results.html", "Results", v)
+	body := rec.Body.String()
+	if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") || strings.Contains(body, "<b>code") {
+		t.Errorf("an upstream message is rendered as markup:\n%s", body)
 	}
 }
