@@ -61,9 +61,9 @@ func handleAuthorize(pages *renderer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target := "/oauth-callback"
 		if r.URL.RawQuery != "" {
-			// Re-encode rather than copy: what reaches the Location header
-			// is then always a well-formed query.
-			target += "?" + r.URL.Query().Encode()
+			// Carried as it came; /oauth-callback validates it. (A request
+			// line cannot hold the CR or LF that could split a header.)
+			target += "?" + r.URL.RawQuery
 		}
 		w.Header().Set("Location", target)
 		pages.render(w, http.StatusSeeOther, "authorize.html", "Redirecting to /oauth-callback", target)

@@ -45,7 +45,7 @@ func checkRoutes(t *testing.T, get func(string) response, do func(method, path s
 		{"authorize", "GET", "/authorize", 303, "text/html", []string{"nothing to approve"},
 			map[string]string{"Location": "/oauth-callback"}},
 		{"authorize carries the query", "GET", "/authorize?workspace=demo-labs&page=2", 303, "text/html", nil,
-			map[string]string{"Location": "/oauth-callback?page=2&workspace=demo-labs"}},
+			map[string]string{"Location": "/oauth-callback?workspace=demo-labs&page=2"}},
 		{"callback", "GET", "/oauth-callback", 200, "text/html", []string{"api-gateway", "Bearer", "Basic &lt;redacted&gt;"},
 			map[string]string{"Cache-Control": "no-store"}},
 		{"css", "GET", "/static/style.css", 200, "text/css", []string{":root"}, nil},
