@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -167,6 +166,12 @@ func (bb *bitbucket) listWorkspaces(ctx context.Context, p *pageLoad, gen uint64
 	return slugs, nil
 }
 
+// badInput is a message for the person who sent the request, shown on
+// the 400 page as it is.
+type badInput string
+
+func (b badInput) Error() string { return string(b) }
+
 type resultsQuery struct {
 	workspace string
 	page      int
@@ -181,19 +186,19 @@ func parseResultsQuery(q url.Values) (resultsQuery, error) {
 	res := resultsQuery{page: 1}
 	for name, values := range q {
 		if (name == "workspace" || name == "page") && len(values) > 1 {
-			return res, errors.New("Give " + name + " only once.")
+			return res, badInput("Give " + name + " only once.")
 		}
 	}
 	if ws := q.Get("workspace"); ws != "" {
 		if !workspaceSlug.MatchString(ws) {
-			return res, errors.New("workspace must be a Bitbucket workspace ID (letters, digits, - and _, at most 63) or a {UUID}.")
+			return res, badInput("workspace must be a Bitbucket workspace ID (letters, digits, - and _, at most 63) or a {UUID}.")
 		}
 		res.workspace = ws
 	}
 	if p := q.Get("page"); p != "" {
 		n, err := strconv.Atoi(p)
 		if !pageNumber.MatchString(p) || err != nil || n > maxPage {
-			return res, errors.New("page must be a whole number from 1 to " + strconv.Itoa(maxPage) + ".")
+			return res, badInput("page must be a whole number from 1 to " + strconv.Itoa(maxPage) + ".")
 		}
 		res.page = n
 	}
