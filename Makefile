@@ -18,3 +18,8 @@ test:
 ## lint: staticcheck, fetched through the Go module proxy (not a dependency of the app)
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## e2e: the browser test: headless Chromium against the app in demo mode (installs chromium with apt-get when missing)
+e2e:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	cd e2e && $(GO) test -count=1 -v ./...

@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// servingLine is what the app prints to stdout once it listens:
+// "Serving on http://localhost:PORT (demo mode). Press Ctrl+C to stop."
+var servingLine = regexp.MustCompile(`Serving on (http://[^\s/]+)`)
+
+// startApp builds the app from the repository root, starts it in demo mode
+// on a free port, and returns its base URL. It stops the app (SIGTERM) when
+// the test ends, and fails the test unless the app then exits with status 0.
+func startApp(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "main.go")); err != nil {
+		t.Fatalf("start the app: no main.go in %s (run the test from e2e/): %v", root, err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "app")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("start the app: go build failed: %v\n%s", err, out)
+	}
+
+	// An empty working directory: no .env and no config.json to read.
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-demo")
+	cmd.Dir = work
+	cmd.Env = appEnv(os.Environ())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the app: %v", err)
+	}
+
+	exited := make(chan error, 1)
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() { // read to the end, so the app never blocks on stdout
+			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case urls <- m[1]:
+				default:
+				}
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+
+	stopped := false
+	t.Cleanup(func() {
+		if stopped {
+			return
+		}
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Errorf("stop the app: %v", err)
+		}
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("stop the app: after SIGTERM it exited with %v; its log:\n%s", err, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill() //nolint:errcheck // it is being killed because it hangs
+			<-exited
+			t.Errorf("stop the app: still running 15s after SIGTERM; killed it. Its log:\n%s", stderr.String())
+		}
+	})
+
+	select {
+	case u := <-urls:
+		t.Logf("app serving on %s", u)
+		return u
+	case err := <-exited:
+		stopped = true
+		t.Fatalf("start the app: it exited before serving (%v); its log:\n%s", err, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("start the app: no %q line on stdout within 30s; its log:\n%s", "Serving on", stderr.String())
+	case <-ctx.Done():
+		t.Fatalf("start the app: %v", ctx.Err())
+	}
+	return ""
+}
+
+// appEnv is the environment without anything that configures the app, and
+// with PORT=0 so the app picks a free port on 127.0.0.1.
+func appEnv(environ []string) []string {
+	env := []string{"PORT=0"}
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "BITBUCKET_") || name == "PORT" || name == "HOST" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// syncBuffer is a bytes.Buffer that the app's stderr can write to while the
+// test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
