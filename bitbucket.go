@@ -273,6 +273,9 @@ func tokenFailure(err error) *stepError {
 			e.Message = fmt.Sprintf("Bitbucket's token endpoint failed with HTTP %d.", e.Status)
 			e.Hint = "This is on Bitbucket's side: try again in a minute, and see bitbucket.status.atlassian.com."
 			e.RetryLater = true
+		case re.ErrorCode == "server_error" || re.ErrorCode == "temporarily_unavailable":
+			e.Hint = "This is on Bitbucket's side: try again in a minute, and see bitbucket.status.atlassian.com."
+			e.RetryLater = true
 		case re.ErrorCode != "":
 			e.Hint = "Bitbucket refused the token request. Check the consumer's settings and BITBUCKET_TOKEN_URL."
 		default:

@@ -57,12 +57,12 @@ func configErrorf(format string, args ...any) error {
 
 // fileConfig is the shape of config.json. Every key is optional.
 type fileConfig struct {
-	ConsumerKey    *string     `json:"consumerKey"`
-	ConsumerSecret *string     `json:"consumerSecret"`
-	Workspace      *string     `json:"workspace"`
-	Port           json.Number `json:"port"`
-	TokenURL       *string     `json:"tokenURL"`
-	APIURL         *string     `json:"apiURL"`
+	ConsumerKey    *string         `json:"consumerKey"`
+	ConsumerSecret *string         `json:"consumerSecret"`
+	Workspace      *string         `json:"workspace"`
+	Port           json.RawMessage `json:"port"` // a number, or a string of digits
+	TokenURL       *string         `json:"tokenURL"`
+	APIURL         *string         `json:"apiURL"`
 }
 
 var knownKeys = map[string]bool{
@@ -141,7 +141,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if v := env("BITBUCKET_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 || d > 5*time.Minute {
+		if err != nil || d < time.Millisecond || d > 5*time.Minute {
 			return config{}, configErrorf("BITBUCKET_TIMEOUT=%q: want a Go duration from 1ms to 5m, such as 10s", v)
 		}
 		c.Timeout = d
@@ -191,9 +191,7 @@ func (c *config) readFile(path string) error {
 		}
 	}
 	var fc fileConfig
-	dec = json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&fc); err != nil {
+	if err := json.Unmarshal(data, &fc); err != nil {
 		return configErrorf("%s: %s", path, describeJSONError(data, err))
 	}
 	for _, f := range []struct {
@@ -218,8 +216,9 @@ func (c *config) readFile(path string) error {
 		}
 		*f.dst = *f.src
 	}
-	if fc.Port != "" {
-		if c.Port, err = parsePort(fc.Port.String()); err != nil {
+	if len(fc.Port) > 0 && string(fc.Port) != "null" {
+		port := strings.Trim(string(fc.Port), `"`)
+		if c.Port, err = parsePort(port); err != nil {
 			return configErrorf("%s: port %s: %v", path, fc.Port, err)
 		}
 	}
@@ -237,18 +236,11 @@ func describeJSONError(data []byte, err error) string {
 	case errors.As(err, &typ) && typ.Field == "":
 		return "the file must hold one JSON object, such as {\"workspace\": \"my-team\"}"
 	case errors.As(err, &typ):
-		return fmt.Sprintf("key %q must be a %s, not a JSON %s", typ.Field, typeName(typ.Type.Kind().String()), typ.Value)
+		return fmt.Sprintf("key %q must be a string, not a JSON %s", typ.Field, typ.Value)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "malformed JSON: the file is empty or ends too early"
 	}
 	return "malformed JSON: " + err.Error()
-}
-
-func typeName(kind string) string {
-	if kind == "ptr" {
-		return "string"
-	}
-	return kind
 }
 
 func parsePort(s string) (int, error) {

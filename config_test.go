@@ -162,6 +162,9 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"config.json", `"workspace"`, "string"}},
 		{"trailing data", map[string]string{"config.json": `{} {}`}, nil, nil, []string{"config.json", "after the JSON object"}},
 		{"bad port in file", map[string]string{"config.json": `{"port": 70000}`}, nil, nil, []string{"config.json", "port 70000"}},
+		{"port not a number", map[string]string{"config.json": `{"port": "x"}`}, nil, nil, []string{"config.json", `port "x"`, "whole number"}},
+		{"port a boolean", map[string]string{"config.json": `{"port": true}`}, nil, nil, []string{"config.json", "port true", "whole number"}},
+		{"port fractional", map[string]string{"config.json": `{"port": 3000.5}`}, nil, nil, []string{"config.json", "port 3000.5"}},
 		{"bad token URL in file", map[string]string{"config.json": `{"tokenURL": "ftp://x/y"}`}, nil, nil,
 			[]string{"config.json", "tokenURL", "http or https"}},
 		{"bad workspace in file", map[string]string{"config.json": `{"workspace": "../user"}`}, nil, nil,
@@ -179,6 +182,7 @@ func TestConfigErrors(t *testing.T) {
 		{"timeout not a duration", nil, map[string]string{"BITBUCKET_TIMEOUT": "10"}, nil,
 			[]string{`BITBUCKET_TIMEOUT="10"`, "Go duration"}},
 		{"timeout negative", nil, map[string]string{"BITBUCKET_TIMEOUT": "-1s"}, nil, []string{"BITBUCKET_TIMEOUT"}},
+		{"timeout too short", nil, map[string]string{"BITBUCKET_TIMEOUT": "1ns"}, nil, []string{"BITBUCKET_TIMEOUT"}},
 		{"timeout too long", nil, map[string]string{"BITBUCKET_TIMEOUT": "1h"}, nil, []string{"BITBUCKET_TIMEOUT"}},
 		{"bad HOST", nil, map[string]string{"HOST": "not a host"}, nil, []string{`HOST="not a host"`}},
 		{"bad workspace", nil, map[string]string{"BITBUCKET_WORKSPACE": "a/b"}, nil, []string{"BITBUCKET_WORKSPACE"}},
@@ -250,5 +254,22 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 		if !found {
 			t.Errorf(".env.example lacks %s", name)
 		}
+	}
+}
+
+// TestEnvExampleCopiedAsIsChangesNothing: a newcomer who copies
+// .env.example to .env without filling it in keeps config.json's settings.
+func TestEnvExampleCopiedAsIsChangesNothing(t *testing.T) {
+	example, err := os.ReadFile(".env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inDir(t, map[string]string{".env": string(example), "config.json": `{"port": 4000, "workspace": "team"}`})
+	c, err := loadConfig([]string{"app"}, envOf(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 4000 || c.Workspace != "team" || c.TokenURL != defaultTokenURL || !c.Demo {
+		t.Errorf("an unfilled .env changed the configuration: %+v", c)
 	}
 }

@@ -434,7 +434,7 @@ func TestTokenFailures(t *testing.T) {
 		{"server error", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenServerError) }, 502,
 			[]string{"HTTP 503", "failed with HTTP 503", "bitbucket.status.atlassian.com", "likely to pass"}},
 		{"error in a 200", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenErrorIn200) }, 502,
-			[]string{"server_error", "temporarily unavailable"}},
+			[]string{"server_error", "temporarily unavailable", "try again in a minute", "likely to pass"}},
 		{"200 without access_token", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenNoAccessToken) }, 502,
 			[]string{"sent no access_token", "BITBUCKET_TOKEN_URL"}},
 		{"malformed JSON", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenMalformedJSON) }, 502,
@@ -541,8 +541,8 @@ func TestExpiredTokenIsDroppedAndRetriedOnce(t *testing.T) {
 	if n := f.bb.TokenRequests(); n != 2 {
 		t.Errorf("%d token requests, want 2 (one new token after the 401)", n)
 	}
-	if !strings.Contains(r.body, "answered 401 to the cached token") {
-		t.Error("the page does not explain the retry")
+	if n := strings.Count(r.body, "answered 401 to the cached token"); n != 1 {
+		t.Errorf("the page explains the retry %d times, want once", n)
 	}
 	if !strings.Contains(r.body, mask(f.bb.IssuedTokens()[1])) {
 		t.Error("the page does not show the new token")

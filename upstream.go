@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -62,10 +63,13 @@ func (t *trace) add(e exchange) {
 	t.exchanges = append(t.exchanges, e)
 }
 
+// note adds a line to the page, once: concurrent calls may say the same.
 func (t *trace) note(s string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.notes = append(t.notes, s)
+	if !slices.Contains(t.notes, s) {
+		t.notes = append(t.notes, s)
+	}
 }
 
 // list returns the exchanges in the order they started.
