@@ -443,22 +443,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	segs := strings.Split(strings.TrimPrefix(path, "/2.0/"), "/")
 
-	var endpoint Endpoint
-	var scope string // the scope the endpoint needs, if any
-	switch {
-	case removed[path]:
-		authorized, _ := s.authorize(w, r, "")
-		if authorized {
+	if removed[path] {
+		if authorized, _ := s.authorize(w, r, ""); authorized {
 			apiError(w, http.StatusGone, msgDeprecated, nil)
 		}
 		return
-	case len(segs) == 2 && segs[0] == "workspaces":
-		endpoint = WorkspaceAPI
-	case len(segs) == 2 && segs[0] == "repositories":
-		endpoint, scope = RepositoriesAPI, "repository"
-	case path == "/2.0/user/workspaces":
-		endpoint, scope = UserWorkspaces, "account"
-	default:
+	}
+	endpoint := endpointOf(r)
+	scope, known := scopeNeeded[endpoint] // the scope the endpoint needs, if any
+	if !known {
 		apiError(w, http.StatusNotFound, "Resource not found", msgNoAPI)
 		return
 	}
@@ -609,6 +602,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, scope string)
 	return true, tok.scopes
 }
 
+// scopeNeeded lists the API endpoints the stand-in serves and the scope
+// each needs (GET /2.0/workspaces/{workspace} needs none beyond a token).
+var scopeNeeded = map[Endpoint]string{
+	WorkspaceAPI:    "",
+	RepositoriesAPI: "repository",
+	UserWorkspaces:  "account",
+}
+
+// endpointOf names the API endpoint a request is for, or "".
 func endpointOf(r *http.Request) Endpoint {
 	segs := strings.Split(strings.TrimPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/2.0/"), "/")
 	switch {
