@@ -50,6 +50,7 @@ func checkRoutes(t *testing.T, get func(string) response, do func(method, path s
 			map[string]string{"Cache-Control": "no-store"}},
 		{"css", "GET", "/static/style.css", 200, "text/css", []string{":root"}, nil},
 		{"diagram", "GET", "/static/flow.svg", 200, "image/svg+xml", []string{"<title", "<desc"}, nil},
+		{"narrow diagram", "GET", "/static/flow-narrow.svg", 200, "image/svg+xml", []string{"<title", "<desc"}, nil},
 		{"static folder", "GET", "/static/", 404, "text/html", []string{"no such file"}, nil},
 		{"missing static file", "GET", "/static/missing.css", 404, "text/html", nil, nil},
 		{"unknown path", "GET", "/no/such/page", 404, "text/html", []string{"There is no page at this address."}, nil},
