@@ -180,6 +180,42 @@ func (bb *bitbucket) getJSON(ctx context.Context, tok *cachedToken, path string,
 	return nil
 }
 
+// knownWorkspaces returns the workspaces listed with the token of
+// generation gen, or nil.
+func (bb *bitbucket) knownWorkspaces(gen uint64) []string {
+	bb.mu.Lock()
+	defer bb.mu.Unlock()
+	if bb.listedWith != gen {
+		return nil
+	}
+	return bb.workspaces
+}
+
+// listWorkspaces calls GET /2.0/user/workspaces and remembers the slugs for
+// the token's lifetime. Concurrent page loads wait for one listing.
+func (bb *bitbucket) listWorkspaces(ctx context.Context, p *pageLoad, gen uint64) ([]string, *stepError) {
+	bb.listing.Lock()
+	defer bb.listing.Unlock()
+	if known := bb.knownWorkspaces(gen); known != nil {
+		return known, nil
+	}
+	var page pageJSON[workspaceAccessJSON]
+	query := url.Values{"pagelen": {"100"}}
+	if serr := p.get(ctx, "/user/workspaces", query, &page); serr != nil {
+		return nil, serr
+	}
+	slugs := []string{}
+	for _, a := range page.Values {
+		if workspaceSlug.MatchString(a.Workspace.Slug) { // data from upstream is checked before it names a path
+			slugs = append(slugs, a.Workspace.Slug)
+		}
+	}
+	bb.mu.Lock()
+	defer bb.mu.Unlock()
+	bb.listedWith, bb.workspaces = p.tok.Token.Gen, slugs
+	return slugs, nil
+}
+
 var errTooLarge = errors.New("response body too large")
 
 // readCapped reads at most limit bytes; a longer body is an error, and the
