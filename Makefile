@@ -1,6 +1,8 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
+BENCH_COUNT ?= 3
+LOAD_FLAGS ?=
 
 .PHONY: run test lint bench load e2e
 
@@ -18,6 +20,14 @@ test:
 ## lint: staticcheck, fetched through the Go module proxy (not a dependency of the app)
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## bench: each page's latency against the floor of Bitbucket round trips (stand-in at 50 ms a request), start-up, allocs/op of rendering; about 75 s
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 40x -count $(BENCH_COUNT) .
+
+## load: the built app as its own process under concurrent page loads, then 10,000 mixed requests: p50/p99, token requests, new upstream connections, resident set
+load:
+	$(GO) run ./cmd/loadtest $(LOAD_FLAGS)
 
 ## e2e: the browser test: headless Chromium against the app in demo mode (installs chromium with apt-get when missing)
 e2e:

@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Demo mode: start the local stand-in for Bitbucket and point the app
 	// at it, with the demo consumer.
 	if cfg.Demo {
-		base, stopStandin, err := standin.New(standin.Options{}).Start()
+		base, stopStandin, err := standin.New(standin.Options{NoRecord: true}).Start()
 		if err != nil {
 			return err
 		}

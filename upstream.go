@@ -18,9 +18,12 @@ import (
 // traces every exchange.
 func newUpstreamClient(timeout time.Duration, logger *slog.Logger) *http.Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	// Concurrent page loads call the same host; keep enough idle
-	// connections that they reuse them instead of opening new ones.
-	transport.MaxIdleConnsPerHost = 64
+	// Concurrent page loads call the same host. Cap the connections to it,
+	// and keep that many idle, so that a burst of page loads queues for a
+	// connection instead of opening (and then discarding) hundreds: each
+	// costs memory, a TLS handshake with Bitbucket, and goroutines.
+	transport.MaxConnsPerHost = 128
+	transport.MaxIdleConnsPerHost = 128
 	return &http.Client{
 		Timeout:   timeout,
 		Transport: &tracingTransport{next: transport, log: logger},

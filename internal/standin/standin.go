@@ -95,6 +95,7 @@ type Options struct {
 	Scopes      string           // granted scopes; DefaultScopes when empty
 	ExpiresIn   int              // token lifetime in seconds; 7200 when zero
 	Now         func() time.Time // the clock that expires tokens; time.Now when nil
+	NoRecord    bool             // keep Requests empty: demo mode serves for hours inside the app
 }
 
 // Request is what the stand-in saw of one request, for tests to assert on.
@@ -284,6 +285,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) record(rec Request) {
+	if s.opts.NoRecord {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, rec)
