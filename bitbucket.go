@@ -108,7 +108,7 @@ func (p *pageLoad) token() (*cachedToken, *stepError) {
 	defer p.mu.Unlock()
 	if !res.Fetched && p.tok.Token == nil {
 		p.tr.note(fmt.Sprintf("Reused the cached access token (no token request); it expires at %s.",
-			res.Token.Expiry.UTC().Format("15:04:05 UTC")))
+			res.Token.ExpiresAt.UTC().Format("15:04:05 UTC")))
 	}
 	if res.Token != p.tok.Token { // a later call reusing the same token changes nothing
 		p.tok = res

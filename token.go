@@ -64,10 +64,10 @@ type tokenCache struct {
 // cachedToken is a token plus what the app worked out about it.
 type cachedToken struct {
 	*oauth2.Token
-	Expiry  time.Time // when Bitbucket will stop accepting it
-	renewAt time.Time // when the cache fetches a new one
-	Scopes  string    // space-separated, as granted to the consumer
-	Gen     uint64    // which fetch produced it: things learnt with a token live as long as it
+	ExpiresAt time.Time // when Bitbucket will stop accepting it (by the cache's clock, unlike Token.Expiry)
+	renewAt   time.Time // when the cache fetches a new one
+	Scopes    string    // space-separated, as granted to the consumer
+	Gen       uint64    // which fetch produced it: things learnt with a token live as long as it
 }
 
 // tokenResult tells a page load how it got its token.
@@ -123,11 +123,11 @@ func (c *tokenCache) get(tr *trace) (tokenResult, error) {
 	margin := min(renewMargin, lifetime/2)
 	c.gen++
 	c.cur = &cachedToken{
-		Token:   tok,
-		Expiry:  now.Add(lifetime),
-		renewAt: now.Add(lifetime - margin),
-		Scopes:  tokenScopes(tok),
-		Gen:     c.gen,
+		Token:     tok,
+		ExpiresAt: now.Add(lifetime),
+		renewAt:   now.Add(lifetime - margin),
+		Scopes:    tokenScopes(tok),
+		Gen:       c.gen,
 	}
 	res.Token = c.cur
 	return res, nil

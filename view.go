@@ -80,8 +80,8 @@ func (v *resultsView) fill(p *pageLoad, cfg config, now time.Time) {
 		v.Token = &tokenView{
 			Type:      t.Type(), // x/oauth2 normalises Bitbucket's "bearer"
 			Scopes:    t.Scopes,
-			ExpiresAt: t.Expiry.UTC().Format("2006-01-02 15:04:05 UTC"),
-			ExpiresIn: t.Expiry.Sub(now).Round(time.Second).String(),
+			ExpiresAt: t.ExpiresAt.UTC().Format("2006-01-02 15:04:05 UTC"),
+			ExpiresIn: t.ExpiresAt.Sub(now).Round(time.Second).String(),
 			Masked:    mask(t.AccessToken),
 			Fetched:   p.tok.Fetched,
 		}
