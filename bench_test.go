@@ -21,7 +21,6 @@ package main
 // TCP connections.
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +30,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -383,63 +381,6 @@ func BenchmarkRender(b *testing.B) {
 	}
 }
 
-// benchServeLine is what run prints once it listens.
-var benchServeLine = regexp.MustCompile(`Serving on (http://\S+) `)
-
-// benchServeURLWriter is run's stdout: it hands over the URL from benchServeLine.
-type benchServeURLWriter struct {
-	mu   sync.Mutex
-	buf  []byte
-	url  chan string
-	sent bool
-}
-
-func (w *benchServeURLWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.sent {
-		w.buf = append(w.buf, p...)
-		if m := benchServeLine.FindSubmatch(w.buf); m != nil {
-			w.sent = true
-			w.url <- string(m[1])
-		}
-	}
-	return len(p), nil
-}
-
-// benchApp is one run of the app, in Bitbucket mode.
-type benchApp struct {
-	url  string
-	stop func()
-}
-
-// benchStartApp calls run as main does and returns once the app has said where
-// it listens.
-func benchStartApp(b *testing.B, getenv func(string) string) benchApp {
-	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &benchServeURLWriter{url: make(chan string, 1)}
-	done := make(chan error, 1)
-	args := []string{"app", "-config", "/nonexistent/config.json"}
-	go func() { done <- run(ctx, args, getenv, out, io.Discard) }()
-	select {
-	case u := <-out.url:
-		return benchApp{url: u, stop: func() {
-			cancel()
-			if err := <-done; err != nil {
-				b.Errorf("run: %v", err)
-			}
-		}}
-	case err := <-done:
-		cancel()
-		b.Fatalf("run returned before serving: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		b.Fatal("run did not say where it listens within 10s")
-	}
-	return benchApp{}
-}
-
 // BenchmarkStartup times run, from the call to the first 200 from
 // /healthcheck, in Bitbucket mode against a counting stand-in, and checks
 // that start-up does not call Bitbucket: not a request, not a connection.
@@ -458,7 +399,6 @@ func BenchmarkStartup(b *testing.B) {
 		"HOST":                      "127.0.0.1",
 		"PORT":                      "0",
 	}
-	getenv := func(name string) string { return env[name] }
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func(u string) error {
 		req, err := http.NewRequest(http.MethodGet, u, nil)
@@ -472,13 +412,15 @@ func BenchmarkStartup(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		app := benchStartApp(b, getenv)
+		app := startRun(b, env)
 		if err := get(app.url + "/healthcheck"); err != nil {
 			b.Fatal(err)
 		}
 		durs = append(durs, time.Since(start))
 		b.StopTimer()
-		app.stop()
+		if err := app.stop(); err != nil {
+			b.Errorf("run: %v", err)
+		}
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -487,11 +429,13 @@ func BenchmarkStartup(b *testing.B) {
 	}
 
 	// The stand-in does count: the first page load reaches it.
-	app := benchStartApp(b, getenv)
+	app := startRun(b, env)
 	if err := get(app.url + "/oauth-callback"); err != nil {
 		b.Fatal(err)
 	}
-	app.stop()
+	if err := app.stop(); err != nil {
+		b.Errorf("run: %v", err)
+	}
 	if bb.TokenRequests() != 1 || bb.APIRequests() != 2 {
 		b.Errorf("first page load: %d token and %d API requests, want 1 and 2", bb.TokenRequests(), bb.APIRequests())
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,47 +19,92 @@ import (
 // running is the whole program started through run, as main starts it.
 type running struct {
 	url    string
-	stdout *syncBuffer
+	stdout *serveWatcher
 	logs   *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
+	stopMu sync.Mutex
+	err    error // what run returned, once wait has seen it
+	ended  bool
 }
 
-// startRun calls run with PORT=0 (a free port) and waits until it serves.
+// serveWatcher is run's stdout. It hands over the URL from the line
+// "Serving on URL (...)" as soon as run writes it, so tests wait for the
+// event rather than polling for it.
+type serveWatcher struct {
+	syncBuffer
+	once sync.Once
+	url  chan string
+}
+
+func (w *serveWatcher) Write(p []byte) (int, error) {
+	n, err := w.syncBuffer.Write(p)
+	if line, ok := strings.CutPrefix(w.String(), "Serving on "); ok {
+		w.once.Do(func() {
+			u, _, _ := strings.Cut(line, " ")
+			w.url <- u
+		})
+	}
+	return n, err
+}
+
+// startRun calls run with PORT=0 (a free port) and returns once it serves.
 // It never reads a config.json: -config points at a file that is not there.
-func startRun(t *testing.T, env map[string]string, args ...string) *running {
-	t.Helper()
+// The program is stopped at the end of the test, or earlier by stop.
+func startRun(tb testing.TB, env map[string]string, args ...string) *running {
+	tb.Helper()
 	vars := map[string]string{"PORT": "0"}
 	for k, v := range env {
 		vars[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{stdout: &syncBuffer{}, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	argv := append([]string{"app", "-config", t.TempDir() + "/absent.json"}, args...)
+	r := &running{stdout: &serveWatcher{url: make(chan string, 1)}, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	argv := append([]string{"app", "-config", "/nonexistent/config.json"}, args...)
 	go func() { r.done <- run(ctx, argv, envOf(vars), r.stdout, r.logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-r.done:
-		case <-time.After(15 * time.Second):
-			t.Error("run did not return after its context was cancelled")
+	tb.Cleanup(func() {
+		r.cancel()
+		if !r.wait(15 * time.Second) {
+			tb.Error("run did not return after its context was cancelled")
 		}
 	})
+	select {
+	case r.url = <-r.stdout.url:
+		return r
+	case err := <-r.done:
+		r.done <- err
+		tb.Fatalf("run returned before serving: %v\n%s", err, r.logs)
+	case <-time.After(10 * time.Second):
+		tb.Fatalf("run did not start serving:\n%s", r.logs)
+	}
+	return nil
+}
 
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if line, ok := strings.CutPrefix(r.stdout.String(), "Serving on "); ok {
-			r.url, _, _ = strings.Cut(line, " ")
-			return r
-		}
+// stop cancels run's context, as a signal would, and returns what run returned.
+func (r *running) stop() error {
+	r.cancel()
+	r.wait(15 * time.Second)
+	return r.result()
+}
+
+// wait reports whether run has returned, waiting up to d for it.
+func (r *running) wait(d time.Duration) bool {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
+	if !r.ended {
 		select {
-		case err := <-r.done:
-			t.Fatalf("run returned before serving: %v\n%s", err, r.logs)
-		case <-time.After(5 * time.Millisecond): // waiting for start-up, not timing it
+		case r.err = <-r.done:
+			r.ended = true
+		case <-time.After(d):
 		}
 	}
-	t.Fatalf("run did not start serving:\n%s", r.logs)
-	return nil
+	return r.ended
+}
+
+// result is what run returned, once wait has seen it return.
+func (r *running) result() error {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
+	return r.err
 }
 
 func (r *running) get(path string) response {
@@ -142,14 +188,11 @@ func TestRunStopsGracefully(t *testing.T) {
 			if err := syscall.Kill(syscall.Getpid(), sig); err != nil {
 				t.Fatal(err)
 			}
-			select {
-			case err := <-r.done:
-				r.done <- err // for the cleanup
-				if err != nil {
-					t.Fatalf("run returned %v, want nil", err)
-				}
-			case <-time.After(15 * time.Second):
+			if !r.wait(15 * time.Second) {
 				t.Fatal("run did not return after the signal")
+			}
+			if err := r.result(); err != nil {
+				t.Fatalf("run returned %v, want nil", err)
 			}
 			if resp := <-inFlight; resp.status != 200 {
 				t.Errorf("the in-flight request got %d, want 200: %s", resp.status, resp.body)
