@@ -93,7 +93,8 @@ func (v *resultsView) fill(p *pageLoad, cfg config, now time.Time) {
 			Link: safeLink(ws.Links.HTML.Href), Created: bbDate(ws.CreatedOn),
 		}
 	}
-	if v.Workspace != "" && v.ReposError == nil && v.TokenError == nil && v.WorkspacesError == nil {
+	// A workspace is chosen only after the token (and any listing) worked.
+	if v.Workspace != "" && v.ReposError == nil {
 		v.ReposLoaded = true
 		for _, r := range v.repos.Values {
 			v.Repos = append(v.Repos, repoView{

@@ -61,6 +61,7 @@ const (
 	TokenHTML          Fault = "token-html"            // 200 with an HTML page
 	TokenNoExpiresIn   Fault = "token-no-expires-in"   // a token without "expires_in"
 	TokenNotPrivate    Fault = "token-not-private"     // the consumer is not marked private
+	TokenLegacyShape   Fault = "token-legacy-shape"    // the pre-2026 shape: "scopes", a refresh_token, "state"
 )
 
 // Faults of the API endpoints.
@@ -404,8 +405,14 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Request
 		"expires_in":   expiresIn,
 		"token_type":   "bearer",
 	}
-	if s.fault(TokenEndpoint) == TokenNoExpiresIn {
+	switch s.fault(TokenEndpoint) {
+	case TokenNoExpiresIn:
 		delete(body, "expires_in")
+	case TokenLegacyShape:
+		delete(body, "scope")
+		body["scopes"] = scopes
+		body["refresh_token"] = "legacy-refresh-" + newToken()
+		body["state"] = "client_credentials"
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, body)
