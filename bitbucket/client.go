@@ -1,0 +1,337 @@
+package bitbucket
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/oauth2"
+)
+
+// MaxBody caps how much of an answer is read: a page of repositories is a
+// few kB, and an upstream that sends more must not fill the memory.
+const MaxBody = 1 << 20
+
+// maxListPages bounds how many pages List reads, whatever next says.
+const maxListPages = 20
+
+// Client calls Bitbucket REST API 2.0 with tokens from its TokenSource.
+// Make one per process and share it: it is safe for concurrent use.
+type Client struct {
+	apiURL string
+	http   *http.Client
+	tokens *TokenSource
+}
+
+// NewClient returns a client for cfg, with its own TokenSource.
+func NewClient(cfg Config) *Client {
+	tokens := NewTokenSource(cfg)
+	cfg, _ = cfg.withDefaults()
+	return &Client{apiURL: cfg.APIURL, http: tokens.client, tokens: tokens}
+}
+
+// Tokens is the client's token source.
+func (c *Client) Tokens() *TokenSource { return c.tokens }
+
+// Get calls GET {APIURL}{path}?{query} with the access token and decodes the
+// JSON answer into v. path is below the API URL, such as
+// "/repositories/my-workspace"; escape what you put in it (url.PathEscape).
+// Errors are *Error.
+func (c *Client) Get(ctx context.Context, path string, query url.Values, v any) error {
+	u := c.apiURL + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	return c.get(ctx, u, v)
+}
+
+func (c *Client) get(ctx context.Context, u string, v any) error {
+	tok, _, err := c.tokens.Get(ctx)
+	if err != nil {
+		return err
+	}
+	err = c.do(ctx, u, tok, v)
+	var e *Error
+	if !errors.As(err, &e) || e.Status != http.StatusUnauthorized {
+		return err
+	}
+	// 401: the token expired early or was revoked. Drop it and retry once
+	// with a new one, unless it was itself brand new.
+	if !c.tokens.Invalidate(tok) {
+		e.Retried = true
+		return e
+	}
+	if tok, _, err = c.tokens.Get(ctx); err != nil {
+		return err
+	}
+	err = c.do(ctx, u, tok, v)
+	if errors.As(err, &e) && e.Status == http.StatusUnauthorized {
+		e.Retried = true
+	}
+	return err
+}
+
+// do makes one authenticated GET and decodes the answer.
+func (c *Client) do(ctx context.Context, u string, tok *oauth2.Token, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return c.tokens.clean(&Error{Step: "GET " + u, Err: err, cause: err.Error()})
+	}
+	e := &Error{Step: "GET " + req.URL.EscapedPath()}
+	req.Header.Set("Accept", "application/json")
+	tok.SetAuthHeader(req) // Authorization: Bearer …, the only place Bitbucket takes a token
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		e.Err, e.cause = err, err.Error()
+		return c.tokens.clean(e)
+	}
+	defer drainAndClose(resp.Body)
+	e.Status, e.ContentType = resp.StatusCode, mediaType(resp.Header)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	switch {
+	case err != nil:
+		e.Err, e.cause = err, err.Error()
+	case len(body) > MaxBody:
+		e.Err = ErrTooLarge
+		e.cause = e.Err.Error()
+	case resp.StatusCode != http.StatusOK:
+		e.parse(resp.Header, body)
+	default:
+		if err := json.Unmarshal(body, v); err != nil {
+			e.Message, e.Err, e.cause = "the answer was not the JSON expected", err, err.Error()
+			e.Body = string(body)
+		} else {
+			return nil
+		}
+	}
+	return c.tokens.clean(e)
+}
+
+// ErrTooLarge is an answer longer than MaxBody.
+var ErrTooLarge = fmt.Errorf("the answer is larger than %d bytes", MaxBody)
+
+// drainAndClose reads a little of what is left of a body before closing it,
+// so that the connection can be reused (keep-alive). With more left than
+// that, reconnecting is cheaper than reading on.
+func drainAndClose(body io.ReadCloser) {
+	io.Copy(io.Discard, io.LimitReader(body, 64<<10)) //nolint:errcheck // best effort
+	body.Close()
+}
+
+// Page is one page of a paginated collection. Only values and next are
+// guaranteed: the rest may be missing, and page may be an opaque cursor.
+type Page[T any] struct {
+	Values   []T             `json:"values"`
+	Next     string          `json:"next"`     // absent on the last page; follow it as it is
+	Previous string          `json:"previous"` // optional
+	Size     json.Number     `json:"size"`     // total number of values; optional
+	Pagelen  json.Number     `json:"pagelen"`
+	Page     json.RawMessage `json:"page"` // a number, or a string cursor
+}
+
+// List reads the collection at path, following each page's next link, and
+// returns at most max values (from at most 20 pages). Pages may be empty
+// and still have a next. next is followed only on the API's own origin: the
+// token goes nowhere else.
+func List[T any](ctx context.Context, c *Client, path string, query url.Values, max int) ([]T, error) {
+	u := c.apiURL + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var out []T
+	for range maxListPages {
+		var page Page[T]
+		if err := c.get(ctx, u, &page); err != nil {
+			return out, err
+		}
+		out = append(out, page.Values[:min(len(page.Values), max-len(out))]...)
+		if len(out) >= max || page.Next == "" {
+			return out, nil
+		}
+		next, err := url.Parse(page.Next)
+		if base, _ := url.Parse(c.apiURL); err != nil || origin(next) != origin(base) {
+			return out, c.tokens.clean(&Error{Step: "GET " + path, Status: http.StatusOK,
+				Message: "next points outside the API: " + page.Next})
+		}
+		u = next.String()
+	}
+	return out, nil
+}
+
+// The parts of Bitbucket's answers that the sample shows. Decode only what
+// you use: a field you do not need cannot break your code when it changes.
+type (
+	Link      struct{ Href string }
+	NamedLink struct{ Name, Href string }
+
+	Repository struct {
+		Name        string `json:"name"`
+		FullName    string `json:"full_name"` // workspace/repo_slug
+		Slug        string `json:"slug"`
+		Description string `json:"description"`
+		IsPrivate   bool   `json:"is_private"`
+		Language    string `json:"language"`
+		UpdatedOn   string `json:"updated_on"`
+		Links       struct {
+			HTML  Link        `json:"html"`
+			Clone []NamedLink `json:"clone"` // "https": https://{user}@bitbucket.org/{full_name}.git
+		} `json:"links"`
+	}
+	Workspace struct {
+		UUID      string `json:"uuid"`
+		Slug      string `json:"slug"`
+		Name      string `json:"name"`
+		IsPrivate bool   `json:"is_private"`
+		CreatedOn string `json:"created_on"`
+		Links     struct {
+			HTML Link `json:"html"`
+		} `json:"links"`
+	}
+	// WorkspaceAccess is an item of GET /2.0/user/workspaces. Its
+	// "administrator" is left out: a boolean in examples, a string in the spec.
+	WorkspaceAccess struct {
+		Workspace struct {
+			UUID string `json:"uuid"`
+			Slug string `json:"slug"`
+		} `json:"workspace"`
+	}
+)
+
+// Error is a failed step: the token request or an API call. Its text fields
+// come from Bitbucket, with the secret, the Basic credentials and every
+// token removed, and clipped; they are safe to show and log.
+type Error struct {
+	Step        string   // such as "POST /site/oauth2/access_token" or "GET /2.0/repositories/my-team"
+	Status      int      // the HTTP status; 0 when no answer came back
+	ContentType string   // of the answer, such as "application/json"
+	Code        string   // the OAuth error code of a token request, such as "invalid_client"
+	Message     string   // error_description, or Bitbucket's error message
+	Detail      string   // Bitbucket's detail, when it is text
+	Required    []string // scopes a 403 says are missing
+	Body        string   // a snippet of an answer that was not the JSON expected
+	Retried     bool     // a 401 to a token issued moments before
+	Err         error    // the cause, for errors.Is and errors.As (not for showing: it may hold upstream text)
+	cause       string   // Err's text, cleaned
+}
+
+func (e *Error) Error() string {
+	s := e.Step + ": "
+	if e.Status != 0 {
+		s += fmt.Sprintf("HTTP %d: ", e.Status)
+	}
+	for _, part := range []string{e.Code, e.Message, e.Detail, e.Body, e.cause} {
+		if part != "" {
+			s += part + "; "
+		}
+	}
+	return strings.TrimSuffix(s, "; ")
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Timeout reports whether the step failed because no full answer came in time.
+func (e *Error) Timeout() bool {
+	var ne net.Error
+	return errors.Is(e.Err, context.DeadlineExceeded) || (errors.As(e.Err, &ne) && ne.Timeout())
+}
+
+// parse reads an API error body: JSON {"type":"error","error":{"message",
+// "detail"}}, where detail may be text or an object (a 403's {"required":
+// [...]}), or anything else (a 429's plain text, a proxy's HTML page).
+func (e *Error) parse(h http.Header, body []byte) {
+	var j struct {
+		Error struct {
+			Message string          `json:"message"`
+			Detail  json.RawMessage `json:"detail"`
+		} `json:"error"`
+	}
+	var scopes struct{ Required []string }
+	if json.Unmarshal(body, &j) == nil && j.Error.Message != "" {
+		e.Message = j.Error.Message
+		if json.Unmarshal(j.Error.Detail, &e.Detail) != nil && json.Unmarshal(j.Error.Detail, &scopes) == nil {
+			e.Required = scopes.Required
+		}
+	} else {
+		e.Body = string(body)
+	}
+	if len(e.Required) == 0 && e.Status == http.StatusForbidden {
+		for _, s := range strings.Split(h.Get("X-Accepted-OAuth-Scopes"), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				e.Required = append(e.Required, s)
+			}
+		}
+	}
+}
+
+func mediaType(h http.Header) string {
+	t, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return t
+}
+
+// clean removes every credential from e's upstream text and clips it: an
+// upstream that echoes the request must not put them on a page or in a log.
+func (s *TokenSource) clean(e *Error) *Error {
+	s.mu.Lock()
+	secrets := append(append([]string(nil), s.secret...), s.held...)
+	s.mu.Unlock()
+	for _, p := range []*string{&e.Step, &e.Code, &e.Message, &e.Detail, &e.Body, &e.cause} {
+		*p = clip(redact(clip(*p, 4096), secrets), 300) // the first clip bounds the work on a huge body
+	}
+	if len(e.Required) > 10 {
+		e.Required = e.Required[:10]
+	}
+	for i, r := range e.Required {
+		e.Required[i] = clip(redact(r, secrets), 40)
+	}
+	return e
+}
+
+// secretForms lists the secret and the Basic credentials as they may come
+// back: raw, form-encoded as x/oauth2 sends them, JSON-escaped, and base64.
+func secretForms(key, secret string) []string {
+	var out []string
+	for _, pair := range []string{key + ":" + secret, url.QueryEscape(key) + ":" + url.QueryEscape(secret)} {
+		out = append(out, pair, base64.StdEncoding.EncodeToString([]byte(pair)), base64.RawURLEncoding.EncodeToString([]byte(pair)))
+	}
+	out = append(out, secret, url.QueryEscape(secret))
+	for _, s := range out[:len(out):len(out)] {
+		if b, err := json.Marshal(s); err == nil {
+			out = append(out, strings.Trim(string(b), `"`))
+		}
+	}
+	return out
+}
+
+func redact(text string, secrets []string) string {
+	for _, s := range secrets {
+		if len(s) >= 4 { // shorter is no credential, and would blank out ordinary text
+			text = strings.ReplaceAll(text, s, "[redacted]")
+		}
+	}
+	return text
+}
+
+// clip keeps text to n characters of valid UTF-8 on one line.
+func clip(text string, n int) string {
+	text = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(text, "\uFFFD"))
+	if utf8.RuneCountInString(text) <= n {
+		return text
+	}
+	return string([]rune(text)[:n]) + "…"
+}

@@ -1,0 +1,269 @@
+package bitbucket_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"bitbucket-client-credentials-sample/bitbucket"
+)
+
+func TestGetSendsTheTokenAsBearer(t *testing.T) {
+	f := newFake(t)
+	var got *http.Request
+	f.api = func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		writeJSON(w, http.StatusOK, `{"values":[{"full_name":"my-team/api","unknown":{"x":[1,2]}}],"page":"opaque-cursor","next":"`+f.URL+`/2.0/x?page=abc"}`)
+	}
+	c := bitbucket.NewClient(f.config(nil))
+	var page bitbucket.Page[bitbucket.Repository]
+	err := c.Get(context.Background(), "/repositories/my-team", url.Values{"sort": {"-updated_on"}}, &page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Values) != 1 || page.Values[0].FullName != "my-team/api" || string(page.Page) != `"opaque-cursor"` {
+		t.Errorf("decoded %+v", page)
+	}
+	if got.URL.Path != "/2.0/repositories/my-team" || got.URL.RawQuery != "sort=-updated_on" ||
+		!strings.HasPrefix(got.Header.Get("Authorization"), "Bearer token-1") || got.Header.Get("User-Agent") != "bitbucket-test/1.0" {
+		t.Errorf("request %s %v", got.URL, got.Header)
+	}
+}
+
+func TestA401DropsTheTokenAndRetriesOnce(t *testing.T) {
+	f := newFake(t)
+	c := bitbucket.NewClient(f.config(nil))
+	var page bitbucket.Page[bitbucket.Repository]
+	if err := c.Get(context.Background(), "/repositories/my-team", nil, &page); err != nil {
+		t.Fatal(err)
+	}
+	f.revoke() // as if the token had been revoked
+	if err := c.Get(context.Background(), "/repositories/my-team", nil, &page); err != nil {
+		t.Fatalf("after a revoked token: %v", err)
+	}
+	if n := f.tokenRequests(); n != 2 {
+		t.Errorf("%d token requests, want 2", n)
+	}
+}
+
+// An endpoint that refuses every token (as /2.0/user/workspaces may for a
+// client-credentials token) costs one extra token request, not one per call.
+func TestEndpointRefusingEveryTokenCostsOneExtraTokenRequest(t *testing.T) {
+	f := newFake(t)
+	f.api = func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusUnauthorized, `{"type":"error","error":{"message":"Token is invalid, expired, or not supported for this endpoint."}}`)
+	}
+	c := bitbucket.NewClient(f.config(nil))
+	for i := range 5 {
+		var v any
+		err := c.Get(context.Background(), "/user/workspaces", nil, &v)
+		var e *bitbucket.Error
+		if !errors.As(err, &e) || e.Status != 401 || !e.Retried {
+			t.Fatalf("call %d: %v, want a 401 marked Retried", i, err)
+		}
+	}
+	if n := f.tokenRequests(); n != 2 {
+		t.Errorf("%d token requests for 5 calls, want 2", n)
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		status         int
+		ctype, body    string
+		header         string // X-Accepted-OAuth-Scopes
+		message, body2 string
+		required       string
+	}{
+		{"not found", 404, "application/json", `{"type":"error","error":{"message":"No workspace with identifier 'x'."}}`, "", "No workspace with identifier 'x'.", "", ""},
+		{"detail text", 404, "application/json", `{"type":"error","error":{"message":"Resource not found","detail":"There is no API hosted at this URL."}}`, "", "Resource not found", "", ""},
+		{"missing scope", 403, "application/json", `{"type":"error","error":{"message":"Your credentials lack one or more required privilege scopes.","detail":{"required":["repository"],"granted":["account"]}}}`, "", "Your credentials lack one or more required privilege scopes.", "", "repository"},
+		{"scope from header", 403, "application/json", `{"type":"error","error":{"message":"Forbidden"}}`, "account, repository", "Forbidden", "", "account repository"},
+		{"rate limited", 429, "text/plain", "Rate limit for this resource has been exceeded", "", "", "Rate limit for this resource has been exceeded", ""},
+		{"proxy page", 403, "text/html", "<html><body>Access\nDenied</body></html>", "", "", "<html><body>Access Denied</body></html>", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(t)
+			f.api = func(w http.ResponseWriter, r *http.Request) {
+				if c.header != "" {
+					w.Header().Set("X-Accepted-OAuth-Scopes", c.header)
+				}
+				w.Header().Set("Content-Type", c.ctype)
+				w.WriteHeader(c.status)
+				fmt.Fprint(w, c.body)
+			}
+			var e *bitbucket.Error
+			err := bitbucket.NewClient(f.config(nil)).Get(context.Background(), "/workspaces/x", nil, new(any))
+			if !errors.As(err, &e) {
+				t.Fatalf("%v is not a *bitbucket.Error", err)
+			}
+			if e.Step != "GET /2.0/workspaces/x" || e.Status != c.status || e.Message != c.message || e.Body != c.body2 ||
+				strings.Join(e.Required, " ") != c.required || e.ContentType != c.ctype {
+				t.Errorf("got %+v", e)
+			}
+		})
+	}
+}
+
+func TestAnswerLargerThanMaxBody(t *testing.T) {
+	f := newFake(t)
+	f.api = func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, `{"values":[`+strings.Repeat(`{},`, bitbucket.MaxBody/3)+`{}]}`)
+	}
+	err := bitbucket.NewClient(f.config(nil)).Get(context.Background(), "/repositories/x", nil, new(any))
+	if !errors.Is(err, bitbucket.ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+}
+
+func TestRedirects(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the other origin got a request, Authorization %q", r.Header.Get("Authorization"))
+	}))
+	defer other.Close()
+	for _, c := range []struct {
+		name, target string
+		wantErr      bool
+	}{
+		{"same host, other port", other.URL + "/2.0/repositories/x", true},
+		{"same origin", "/2.0/repositories/elsewhere", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(t)
+			f.api = func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/2.0/repositories/x" {
+					http.Redirect(w, r, c.target, http.StatusTemporaryRedirect)
+					return
+				}
+				writeJSON(w, http.StatusOK, `{"values":[]}`)
+			}
+			err := bitbucket.NewClient(f.config(nil)).Get(context.Background(), "/repositories/x", nil, new(any))
+			var re *bitbucket.RedirectError
+			if got := errors.As(err, &re); got != c.wantErr {
+				t.Fatalf("got %v, want a RedirectError: %v", err, c.wantErr)
+			}
+			if c.wantErr && (re.To != c.target || !strings.Contains(err.Error(), c.target)) {
+				t.Errorf("the error does not name the target: %v", err)
+			}
+		})
+	}
+}
+
+func TestTokenRequestRedirectToAnotherOriginIsRefused(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the other origin got the token request, Authorization %q", r.Header.Get("Authorization"))
+	}))
+	defer other.Close()
+	f := newFake(t)
+	cfg := f.config(nil)
+	redirect := httptest.NewServer(http.RedirectHandler(other.URL+"/site/oauth2/access_token", http.StatusTemporaryRedirect))
+	defer redirect.Close()
+	cfg.TokenURL = redirect.URL + "/site/oauth2/access_token"
+	_, _, err := bitbucket.NewTokenSource(cfg).Get(context.Background())
+	var re *bitbucket.RedirectError
+	if !errors.As(err, &re) {
+		t.Fatalf("got %v, want a RedirectError", err)
+	}
+}
+
+// Whatever an upstream echoes back, the error holds no secret, no Basic
+// credentials in any encoding and no token.
+func TestEchoedCredentialsAreRemoved(t *testing.T) {
+	f := newFake(t)
+	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(testKey) + ":" + url.QueryEscape(testSecret)))
+	echo := func(r *http.Request) string {
+		return fmt.Sprintf("you sent %s, raw %s:%s, form %s, body %s", r.Header.Get("Authorization"),
+			testKey, testSecret, url.QueryEscape(testSecret), strings.Repeat("x", 5000))
+	}
+	f.api = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, echo(r))
+	}
+	c := bitbucket.NewClient(f.config(nil))
+	apiErr := c.Get(context.Background(), "/repositories/x", nil, new(any))
+	tok, _, _ := c.Tokens().Get(context.Background())
+
+	g := newFake(t)
+	g.reply = func(int) (int, string, string) {
+		return http.StatusBadRequest, "application/json", fmt.Sprintf(`{"error":"invalid_request","error_description":%q}`, "Basic "+basic+" "+testSecret)
+	}
+	_, _, tokErr := bitbucket.NewTokenSource(g.config(nil)).Get(context.Background())
+	for _, err := range []error{apiErr, tokErr} {
+		text := fmt.Sprintf("%v %+v", err, err)
+		for _, secret := range []string{testSecret, url.QueryEscape(testSecret), basic, tok.AccessToken} {
+			if strings.Contains(text, secret) {
+				t.Errorf("the error holds %q: %s", secret, text)
+			}
+		}
+		if len(err.Error()) > 2000 {
+			t.Errorf("error text is %d bytes long", len(err.Error()))
+		}
+	}
+}
+
+func TestBodyDrippingPastTheTimeoutIsATimeout(t *testing.T) {
+	drip := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		for range 100 {
+			if _, err := fmt.Fprint(w, " "); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	f := newFake(t)
+	f.api = drip
+	cfg := f.config(nil)
+	cfg.HTTPClient = bitbucket.NewHTTPClient(300 * time.Millisecond)
+	err := bitbucket.NewClient(cfg).Get(context.Background(), "/repositories/x", nil, new(any))
+	var e *bitbucket.Error
+	if !errors.As(err, &e) || !e.Timeout() {
+		t.Errorf("API: got %v, want a timeout", err)
+	}
+
+	g := newFake(t)
+	g.reply = func(int) (int, string, string) { return 0, "", "" }
+	cfg = g.config(nil)
+	cfg.HTTPClient = bitbucket.NewHTTPClient(300 * time.Millisecond)
+	tokens := httptest.NewServer(http.HandlerFunc(drip))
+	defer tokens.Close()
+	cfg.TokenURL = tokens.URL
+	_, _, err = bitbucket.NewTokenSource(cfg).Get(context.Background())
+	if !errors.As(err, &e) || !e.Timeout() {
+		t.Errorf("token request: got %v, want a timeout", err)
+	}
+}
+
+func TestListFollowsNext(t *testing.T) {
+	f := newFake(t)
+	f.api = func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("page") {
+		case "": // an empty first page that still has a next
+			writeJSON(w, http.StatusOK, `{"values":[],"next":"`+f.URL+`/2.0/user/workspaces?page=c2Vjb25k&sort=slug"}`)
+		case "c2Vjb25k":
+			writeJSON(w, http.StatusOK, `{"values":[{"workspace":{"slug":"a"}},{"workspace":{"slug":"b"}}],"next":"`+f.URL+`/2.0/user/workspaces?page=3"}`)
+		case "3":
+			writeJSON(w, http.StatusOK, `{"values":[{"workspace":{"slug":"c"}}],"next":"http://elsewhere.example/2.0/user/workspaces?page=4"}`)
+		}
+	}
+	c := bitbucket.NewClient(f.config(nil))
+	got, err := bitbucket.List[bitbucket.WorkspaceAccess](context.Background(), c, "/user/workspaces", url.Values{"sort": {"slug"}}, 2)
+	if err != nil || len(got) != 2 || got[1].Workspace.Slug != "b" {
+		t.Errorf("List(max 2) = %+v, %v", got, err)
+	}
+	got, err = bitbucket.List[bitbucket.WorkspaceAccess](context.Background(), c, "/user/workspaces", nil, 10)
+	if len(got) != 3 || err == nil || !strings.Contains(err.Error(), "elsewhere.example") {
+		t.Errorf("List followed a next to another origin: %+v, %v", got, err)
+	}
+}
