@@ -32,10 +32,10 @@ type fakeBitbucket struct {
 	mu        sync.Mutex
 	tokens    map[string]bool
 	issued    []string
-	requests  int                                     // token requests
+	requests  int                                          // token requests
 	reply     func(n int) (status int, ctype, body string) // the token endpoint's answer to request n (from 1); nil: a token
-	release   chan struct{}                           // when set, the token endpoint waits for it
-	api       http.HandlerFunc                        // the API's answer once the token checks out; nil: two repositories
+	release   chan struct{}                                // when set, the token endpoint waits for it
+	api       http.HandlerFunc                             // the API's answer once the token checks out; nil: two repositories
 	userAgent []string
 }
 

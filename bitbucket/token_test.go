@@ -35,7 +35,7 @@ func TestTokenIsCachedAndRenewedBeforeExpiry(t *testing.T) {
 	}{
 		{time.Hour, bitbucket.Reused, 1},
 		{7200*time.Second - bitbucket.RenewMargin - time.Hour - 2*time.Second, bitbucket.Reused, 1}, // just before the margin
-		{2 * time.Second, bitbucket.Fetched, 2}, // inside it: renewed
+		{2 * time.Second, bitbucket.Fetched, 2},                                                     // inside it: renewed
 		{time.Second, bitbucket.Reused, 2},
 	} {
 		clock.Advance(step.advance)
