@@ -21,7 +21,7 @@ test:
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-## bench: from the bench/ module, the built app's page latency against the floor of Bitbucket round trips (stand-in at 50 ms a request), and its start-up; about 40 s a count
+## bench: from the bench/ module, the built app's page latency against the floor of Bitbucket round trips (stand-in at 50 ms a request), and its start-up; about 20 s a count
 bench:
 	cd bench && $(GO) test -run '^$$' -bench . -benchtime 40x -count $(BENCH_COUNT) .
 
