@@ -21,13 +21,13 @@ test:
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-## bench: each page's latency against the floor of Bitbucket round trips (stand-in at 50 ms a request), start-up, allocs/op of rendering; about 75 s
+## bench: from the bench/ module, the built app's page latency against the floor of Bitbucket round trips (stand-in at 50 ms a request), and its start-up; about 20 s a count
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 40x -count $(BENCH_COUNT) .
+	cd bench && $(GO) test -run '^$$' -bench . -benchtime 40x -count $(BENCH_COUNT) .
 
-## load: the built app as its own process under concurrent page loads, then 10,000 mixed requests: p50/p99, token requests, new upstream connections, resident set
+## load: from the bench/ module, the built app as its own process under concurrent page loads, then 10,000 mixed requests: p50/p99, token requests, new upstream connections, resident set
 load:
-	$(GO) run ./cmd/loadtest $(LOAD_FLAGS)
+	cd bench && $(GO) run ./cmd/loadtest $(LOAD_FLAGS)
 
 ## e2e: the browser test: headless Chromium against the app in demo mode (installs chromium with apt-get when missing)
 e2e:

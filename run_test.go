@@ -79,13 +79,6 @@ func startRun(tb testing.TB, env map[string]string, args ...string) *running {
 	return nil
 }
 
-// stop cancels run's context, as a signal would, and returns what run returned.
-func (r *running) stop() error {
-	r.cancel()
-	r.wait(15 * time.Second)
-	return r.result()
-}
-
 // wait reports whether run has returned, waiting up to d for it.
 func (r *running) wait(d time.Duration) bool {
 	r.stopMu.Lock()

@@ -20,15 +20,15 @@
 // Everything stays on loopback, and the run is bounded by -timeout. It exits
 // with status 1 when a target is missed.
 //
-// Usage (from the repository root):
+// Usage (from bench/, the module holding the benchmark and load tooling;
+// the app's source is found above it):
 //
-//	go run ./cmd/loadtest                       # or: make load
+//	go run ./cmd/loadtest                       # or, from the root: make load
 //	go run ./cmd/loadtest -c 200 -latency 100ms
 //	go run ./cmd/loadtest -workspace ''         # discover the workspace
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/pem"
 	"errors"
@@ -38,10 +38,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +47,8 @@ import (
 	"syscall"
 	"time"
 
-	"bitbucket-client-credentials-sample/internal/latency"
+	"bitbucket-client-credentials-sample/bench/internal/latency"
+	"bitbucket-client-credentials-sample/bench/internal/sampleapp"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
 
@@ -90,7 +89,7 @@ func (l *envList) Set(s string) error {
 func main() {
 	var o options
 	flag.StringVar(&o.bin, "bin", "", "the app `binary`; empty: build it from -src with go build")
-	flag.StringVar(&o.src, "src", ".", "the app's source `directory`, for go build")
+	flag.StringVar(&o.src, "src", "", "the app's source `directory`, for go build; empty: the nearest one at or above the working directory")
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "the stand-in's latency L per request")
 	flag.IntVar(&o.concurrency, "c", 50, "concurrent requests")
 	flag.IntVar(&o.pages, "pages", 2000, "warm page loads of /oauth-callback")
@@ -143,14 +142,18 @@ func runLoad(ctx context.Context, o options, out io.Writer) (bool, error) {
 	// The app binary.
 	bin := o.bin
 	if bin == "" {
+		src := o.src
+		if src == "" {
+			if src, err = sampleapp.Root(); err != nil {
+				return false, err
+			}
+		}
 		bin = filepath.Join(tmp, "app")
 		start := time.Now()
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-		build.Dir, build.Stdout, build.Stderr = o.src, os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return false, fmt.Errorf("go build: %w", err)
+		if err := sampleapp.Build(ctx, src, bin); err != nil {
+			return false, err
 		}
-		fmt.Fprintf(out, "built the app in %v\n", time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(out, "built the app from %s in %v\n", src, time.Since(start).Round(time.Millisecond))
 	}
 
 	// The stand-in for Bitbucket, with the demo consumer.
@@ -183,82 +186,36 @@ func runLoad(ctx context.Context, o options, out io.Writer) (bool, error) {
 	// The app, in Bitbucket mode, in an empty directory: no .env, no
 	// config.json.
 	var targets []target
-	app := exec.Command(bin, "-config", filepath.Join(tmp, "no-config.json"))
-	app.Dir = tmp
-	app.Env = []string{
-		"BITBUCKET_CONSUMER_KEY=" + standin.DemoKey,
-		"BITBUCKET_CONSUMER_SECRET=" + standin.DemoSecret,
-		"BITBUCKET_WORKSPACE=" + o.workspace,
-		"BITBUCKET_TOKEN_URL=" + bbURL + "/site/oauth2/access_token",
-		"BITBUCKET_API_URL=" + bbURL + "/2.0",
-		"HOST=127.0.0.1",
-		"PORT=0",
-	}
-	app.Env = append(app.Env, appEnv...)
-	app.Env = append(app.Env, o.appEnv...)
+	env := sampleapp.Env(bbURL, standin.DemoKey, standin.DemoSecret, o.workspace)
+	env = append(env, appEnv...)
+	env = append(env, o.appEnv...)
+	appOpts := sampleapp.Options{Bin: bin, Dir: tmp, Env: env}
 	if o.appLog != "" {
 		f, err := os.Create(o.appLog)
 		if err != nil {
 			return false, err
 		}
 		defer f.Close()
-		app.Stderr = f
+		appOpts.Stderr = f
 	}
-	stdout, err := app.StdoutPipe()
+
+	// 1. Start-up.
+	app, err := sampleapp.Start(ctx, appOpts)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("%w (see -applog)", err)
 	}
-	started := time.Now()
-	if err := app.Start(); err != nil {
-		return false, err
-	}
-	// One reader of the app's stdout: it hands over the address the app
-	// serves on, then drains the pipe, and only then may Wait run.
-	found := make(chan string, 1)
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := serveLine.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-				break
-			}
-		}
-		io.Copy(io.Discard, stdout) //nolint:errcheck // drains the pipe for Wait
-	}()
-	exited := make(chan struct{})
-	var waitErr error
-	go func() {
-		<-drained
-		waitErr = app.Wait()
-		close(exited)
-	}()
 	stopped := false
 	defer func() { // on every way out
 		if !stopped {
-			app.Process.Kill() //nolint:errcheck // it may have exited
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second): // a child of its own may hold the pipe
-			}
+			app.Kill()
 		}
 	}()
-
-	// 1. Start-up.
-	var base string
-	select {
-	case base = <-found:
-	case <-exited:
-		return false, errors.New("the app exited before serving (see -applog)")
-	case <-ctx.Done():
-		return false, fmt.Errorf("waiting for the app to serve: %w", ctx.Err())
-	}
+	base := app.URL
 	client := newClient(o.concurrency)
 	if err := waitHealthy(ctx, client, base); err != nil {
 		return false, err
 	}
-	startup := time.Since(started)
+	startup := time.Since(app.Started)
 	upstreamAtStart := bb.NewConns() + bb.TokenRequests() + len(bb.Requests())
 	fmt.Fprintf(out, "start-up: %v from starting the process to the first 200 from /healthcheck; "+
 		"the stand-in saw %d connections and %d requests meanwhile\n",
@@ -266,7 +223,7 @@ func runLoad(ctx context.Context, o options, out io.Writer) (bool, error) {
 	targets = append(targets,
 		target{fmt.Sprintf("start-up < %v", maxStartup), startup.Round(100 * time.Microsecond).String(), startup < maxStartup},
 		target{"no Bitbucket call at start-up", strconv.Itoa(upstreamAtStart) + " connections+requests", upstreamAtStart == 0})
-	rssIdle, _ := procStatus(app.Process.Pid, "VmRSS")
+	rssIdle, _ := procStatus(app.Pid(), "VmRSS")
 
 	// 2. A burst of cold page loads.
 	runStart := time.Now()
@@ -309,8 +266,8 @@ func runLoad(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	fmt.Fprintf(out, "      upstream: %d token requests, %d API requests, %d new connections\n",
 		after.tokens-before.tokens, after.api-before.api, after.conns-before.conns)
-	rss, rssErr := procStatus(app.Process.Pid, "VmRSS")
-	hwm, _ := procStatus(app.Process.Pid, "VmHWM")
+	rss, rssErr := procStatus(app.Pid(), "VmRSS")
+	hwm, _ := procStatus(app.Pid(), "VmHWM")
 	if rssErr == nil {
 		fmt.Fprintf(out, "app resident set: %s after start-up, %s after the mixed requests (peak %s)\n", mb(rssIdle), mb(rss), mb(hwm))
 		targets = append(targets, target{fmt.Sprintf("resident set < %s after %d mixed requests", mb(maxRSS), o.mixed), mb(rss), rss < maxRSS})
@@ -333,18 +290,12 @@ func runLoad(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 
 	// 5. Stop the app as a terminal or a supervisor would.
-	app.Process.Signal(syscall.SIGTERM) //nolint:errcheck // Kill follows if it did not work
-	select {
-	case <-exited:
-	case <-time.After(15 * time.Second):
-		app.Process.Kill() //nolint:errcheck // it may have exited meanwhile
-		<-exited
-	}
+	ps, err := app.Stop(15 * time.Second)
 	stopped = true
-	if waitErr != nil {
-		fmt.Fprintf(out, "app exit: %v\n", waitErr)
+	if err != nil {
+		fmt.Fprintf(out, "app exit: %v\n", err)
 	}
-	if ps := app.ProcessState; ps != nil {
+	if ps != nil {
 		cpu := ps.UserTime() + ps.SystemTime()
 		n := max(o.cold+o.pages+o.mixed, 1)
 		fmt.Fprintf(out, "app CPU: %v user + %v system = %.0f µs a request over %d requests\n",
@@ -364,8 +315,6 @@ func runLoad(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	return allOK, nil
 }
-
-var serveLine = regexp.MustCompile(`Serving on (http://\S+) `)
 
 func newClient(concurrency int) *http.Client {
 	return &http.Client{
