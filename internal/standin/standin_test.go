@@ -235,3 +235,44 @@ func TestAPI(t *testing.T) {
 		}
 	})
 }
+
+// token gets an access token for the current scopes and returns the
+// Authorization header value that carries it.
+func token(t *testing.T, base string) string {
+	t.Helper()
+	status, v := tokenRequest(t, base, DemoKey, DemoSecret, false, form, "grant_type=client_credentials")
+	if status != 200 {
+		t.Fatalf("token request: %d %v", status, v)
+	}
+	return "Bearer " + v["access_token"].(string)
+}
+
+func TestLeastPrivilege(t *testing.T) {
+	if DefaultScopes != "account repository" {
+		t.Fatalf("DefaultScopes %q, want the least the app needs: \"account repository\"", DefaultScopes)
+	}
+	tests := []struct {
+		name, scopes, path string
+		status             int
+		xOAuthScopes       string
+	}{
+		{"default: workspace", "", "/2.0/workspaces/bitbucket-demo", 200, "account, repository"},
+		{"default: repositories", "", "/2.0/repositories/bitbucket-demo", 200, "account, repository"},
+		{"default: user workspaces", "", "/2.0/user/workspaces", 200, "account, repository"},
+		{"repository only: user workspaces", "repository", "/2.0/user/workspaces", 403, "repository"},
+		{"account only: repositories", "account", "/2.0/repositories/bitbucket-demo", 403, "account"},
+		{"account only: workspace needs no scope", "account", "/2.0/workspaces/bitbucket-demo", 200, "account"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv, _ := start(t)
+			if tt.scopes != "" {
+				s.SetScopes(tt.scopes)
+			}
+			status, h, v := getJSON(t, srv.URL+tt.path, token(t, srv.URL))
+			if status != tt.status || h.Get("X-OAuth-Scopes") != tt.xOAuthScopes {
+				t.Errorf("%d, X-OAuth-Scopes %q; want %d, %q: %v", status, h.Get("X-OAuth-Scopes"), tt.status, tt.xOAuthScopes, v)
+			}
+		})
+	}
+}
