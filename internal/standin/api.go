@@ -230,10 +230,22 @@ func (s *Server) serveRepoPage(w http.ResponseWriter, r *http.Request) {
 		"With a real consumer, this link leads to the repository on bitbucket.org.\n", strings.Join(segs, "/"))
 }
 
-func (s *Server) workspace(slug string) (*workspace, bool) {
+// workspace finds a workspace by its slug or, as Bitbucket allows wherever
+// a path takes a workspace, by its UUID in braces ("{...}", which arrives
+// URL-escaped as %7B...%7D and is unescaped in r.URL.Path). UUIDs compare
+// without regard to case.
+func (s *Server) workspace(id string) (*workspace, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ws, ok := s.data[slug]
+	if strings.HasPrefix(id, "{") && strings.HasSuffix(id, "}") {
+		for _, ws := range s.data {
+			if strings.EqualFold(ws.uuid, id) {
+				return ws, true
+			}
+		}
+		return nil, false
+	}
+	ws, ok := s.data[id]
 	return ws, ok
 }
 

@@ -276,3 +276,48 @@ func TestLeastPrivilege(t *testing.T) {
 		})
 	}
 }
+
+func TestWorkspaceByUUID(t *testing.T) {
+	s, srv, _ := start(t)
+	bearer := token(t, srv.URL)
+	uuid := s.data["bitbucket-demo"].uuid // "{...}"
+	inner := strings.Trim(uuid, "{}")
+	tests := []struct {
+		name, path string
+		status     int
+		message    string
+	}{
+		{"workspace by slug", "/2.0/workspaces/bitbucket-demo", 200, ""},
+		{"workspace by escaped UUID", "/2.0/workspaces/%7B" + inner + "%7D", 200, ""},
+		{"workspace by lower-case escaped UUID", "/2.0/workspaces/%7b" + inner + "%7d", 200, ""},
+		{"workspace by raw UUID", "/2.0/workspaces/" + uuid, 200, ""},
+		{"workspace by upper-case UUID", "/2.0/workspaces/" + url.PathEscape(strings.ToUpper(uuid)), 200, ""},
+		{"repositories by escaped UUID", "/2.0/repositories/%7B" + inner + "%7D", 200, ""},
+		{"UUID without braces", "/2.0/workspaces/" + inner, 404, "No workspace with identifier '" + inner + "'."},
+		{"unknown UUID", "/2.0/repositories/%7B00000000-0000-0000-0000-000000000000%7D", 404,
+			"No workspace with identifier '{00000000-0000-0000-0000-000000000000}'."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, _, v := getJSON(t, srv.URL+tt.path, bearer)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %v", status, tt.status, v)
+			}
+			if tt.message != "" {
+				if errorMessage(v) != tt.message {
+					t.Errorf("message %q, want %q", errorMessage(v), tt.message)
+				}
+				return
+			}
+			if vals, ok := v["values"].([]any); ok { // repositories: each carries the slug
+				r := vals[0].(map[string]any)
+				if ws := r["workspace"].(map[string]any); ws["slug"] != "bitbucket-demo" ||
+					!strings.HasPrefix(r["full_name"].(string), "bitbucket-demo/") {
+					t.Errorf("repository %v does not carry the workspace slug", r)
+				}
+			} else if v["slug"] != "bitbucket-demo" || v["uuid"] != uuid {
+				t.Errorf("workspace %v, want slug bitbucket-demo and uuid %s", v, uuid)
+			}
+		})
+	}
+}
