@@ -104,7 +104,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	base := "http://" + r.Host
+	base := baseURL(r)
 	switch endpoint {
 	case WorkspaceAPI:
 		ws, ok := s.workspace(segs[1])
@@ -134,28 +134,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			}
 			values[i] = v
 		}
-		s.writePage(w, r, values)
+		s.writePage(w, r, values, fault)
 	case UserWorkspaces:
 		s.mu.Lock()
 		values := make([]any, 0, len(s.order))
 		for _, slug := range s.order {
-			ws := s.data[slug]
-			values = append(values, map[string]any{
-				"type":          "workspace_access",
-				"administrator": ws.admin,
-				"workspace": map[string]any{
-					"type": "workspace_base",
-					"uuid": ws.uuid,
-					"slug": ws.slug,
-					"links": map[string]any{
-						"self": map[string]string{"href": base + "/2.0/workspaces/" + ws.slug},
-						"html": map[string]string{"href": base + "/" + ws.slug + "/"},
-					},
-				},
-			})
+			values = append(values, s.data[slug].access(base, fault == APIStringTypes))
 		}
 		s.mu.Unlock()
-		s.writePage(w, r, values)
+		s.writePage(w, r, values, fault)
 	}
 }
 

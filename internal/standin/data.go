@@ -2,6 +2,7 @@ package standin
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -39,6 +40,30 @@ func (ws *workspace) json(base string) map[string]any {
 			"self":         map[string]string{"href": base + "/2.0/workspaces/" + ws.slug},
 			"html":         map[string]string{"href": base + "/" + ws.slug + "/"},
 			"repositories": map[string]string{"href": base + "/2.0/repositories/" + ws.slug},
+		},
+	}
+}
+
+// access is the workspace as an item of GET /2.0/user/workspaces, in the
+// shape of the spec's workspace_access: the workspace is a workspace_base,
+// whose links are avatar and self only (no html). stringAdmin types
+// administrator as the spec's schema does, a string.
+func (ws *workspace) access(base string, stringAdmin bool) map[string]any {
+	var admin any = ws.admin
+	if stringAdmin {
+		admin = strconv.FormatBool(ws.admin)
+	}
+	return map[string]any{
+		"type":          "workspace_access",
+		"administrator": admin,
+		"workspace": map[string]any{
+			"type": "workspace_base",
+			"uuid": ws.uuid,
+			"slug": ws.slug,
+			"links": map[string]any{
+				"avatar": map[string]string{"href": base + "/workspaces/" + ws.slug + "/avatar/?ts=1732792800"},
+				"self":   map[string]string{"href": base + "/2.0/workspaces/" + ws.slug},
+			},
 		},
 	}
 }

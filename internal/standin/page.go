@@ -9,7 +9,10 @@ import (
 // writePage writes one page of values the way Bitbucket paginates:
 // pagelen (default 10, at most 100), page, size, and absolute next and
 // previous URLs, next absent on the last page.
-func (s *Server) writePage(w http.ResponseWriter, r *http.Request, values []any) {
+//
+// Under APIStringTypes, page is a string ("1"), as some of the spec's
+// schemas type such fields.
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, values []any, fault Fault) {
 	q := r.URL.Query()
 	page, pagelen := 1, 10
 	if v := q.Get("page"); v != "" {
@@ -36,8 +39,11 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, values []any)
 		"page":    page,
 		"values":  values[start:end],
 	}
+	if fault == APIStringTypes {
+		body["page"] = strconv.Itoa(page)
+	}
 	link := func(p int) string {
-		u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path}
+		u := url.URL{Scheme: scheme(r), Host: r.Host, Path: r.URL.Path}
 		v := url.Values{}
 		v.Set("page", strconv.Itoa(p))
 		v.Set("pagelen", strconv.Itoa(pagelen))

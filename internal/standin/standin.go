@@ -73,6 +73,12 @@ const (
 	APIHugeBody     Fault = "api-huge-body"     // 200 with a body of several MiB
 	APIHostileData  Fault = "api-hostile-data"  // names and links carrying HTML, script and javascript: URLs
 	APIRemoved      Fault = "api-removed"       // 410, as for the endpoints Bitbucket removed in 2026
+
+	// APIStringTypes types fields the way the spec's schemas do rather
+	// than the way its examples do: "page" of a paginated answer is a
+	// string ("1"), and "administrator" of /2.0/user/workspaces items is
+	// "true" or "false".
+	APIStringTypes Fault = "api-string-types"
 )
 
 // Hang makes an endpoint wait until the client gives up, to test timeouts.
@@ -306,6 +312,18 @@ func hang(r *http.Request) {
 	case <-time.After(time.Minute):
 	}
 }
+
+// scheme is the scheme the request came in on.
+func scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// baseURL is the origin the request came to, such as http://127.0.0.1:40123:
+// bitbucket.org and api.bitbucket.org in one.
+func baseURL(r *http.Request) string { return scheme(r) + "://" + r.Host }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

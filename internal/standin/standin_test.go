@@ -321,3 +321,45 @@ func TestWorkspaceByUUID(t *testing.T) {
 		})
 	}
 }
+
+func TestUserWorkspacesShape(t *testing.T) {
+	tests := []struct {
+		name      string
+		endpoint  Endpoint
+		fault     Fault
+		path      string
+		wantAdmin any // administrator of the first item; nil: not a workspace listing
+		wantPage  any
+	}{
+		{"example types", UserWorkspaces, NoFault, "/2.0/user/workspaces", true, float64(1)},
+		{"schema types", UserWorkspaces, APIStringTypes, "/2.0/user/workspaces", "true", "1"},
+		{"schema types, second page", UserWorkspaces, APIStringTypes, "/2.0/user/workspaces?pagelen=1&page=2", "false", "2"},
+		{"repositories: example types", RepositoriesAPI, NoFault, "/2.0/repositories/bitbucket-demo", nil, float64(1)},
+		{"repositories: page as a string", RepositoriesAPI, APIStringTypes, "/2.0/repositories/bitbucket-demo?page=3", nil, "3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv, _ := start(t)
+			s.SetFault(tt.endpoint, tt.fault)
+			status, _, v := getJSON(t, srv.URL+tt.path, token(t, srv.URL))
+			if status != 200 {
+				t.Fatalf("%d %v", status, v)
+			}
+			if v["page"] != tt.wantPage {
+				t.Errorf("page %#v, want %#v", v["page"], tt.wantPage)
+			}
+			if tt.wantAdmin == nil {
+				return
+			}
+			item := v["values"].([]any)[0].(map[string]any)
+			if item["type"] != "workspace_access" || item["administrator"] != tt.wantAdmin {
+				t.Errorf("item %v, want type workspace_access and administrator %#v", item, tt.wantAdmin)
+			}
+			ws := item["workspace"].(map[string]any)
+			links := ws["links"].(map[string]any)
+			if ws["type"] != "workspace_base" || len(links) != 2 || links["avatar"] == nil || links["self"] == nil {
+				t.Errorf("workspace %v, want a workspace_base with links avatar and self only", ws)
+			}
+		})
+	}
+}
