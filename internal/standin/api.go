@@ -16,11 +16,12 @@ func apiError(w http.ResponseWriter, status int, message string, detail any) {
 }
 
 const (
-	msgInvalidToken = "Token is invalid, expired, or not supported for this endpoint."
-	msgExpiredToken = "Access token expired."
-	msgMissingScope = "Your credentials lack one or more required privilege scopes."
-	msgDeprecated   = "CHANGE-2770 - Functionality has been deprecated"
-	msgNoAPI        = "There is no API hosted at this URL.\n\nFor help using Bitbucket's APIs go to https://developer.atlassian.com/bitbucket"
+	msgInvalidToken     = "Token is invalid, expired, or not supported for this endpoint."
+	msgExpiredToken     = "Access token expired."
+	msgMissingScope     = "Your credentials lack one or more required privilege scopes."
+	msgDeprecated       = "CHANGE-2770 - Functionality has been deprecated"
+	msgNotThisMechanism = "This API is not accessible by this authentication mechanism"
+	msgNoAPI            = "There is no API hosted at this URL.\n\nFor help using Bitbucket's APIs go to https://developer.atlassian.com/bitbucket"
 )
 
 // removed lists the endpoints Bitbucket took away in 2026 (HTTP 410).
@@ -77,6 +78,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !authorized {
 		return
 	}
+	// What an app_user token (a client credentials token since May 2026)
+	// gets from an endpoint that does not serve it is undocumented; these
+	// are the two answers the facts name.
+	switch fault {
+	case APITokenNotSupported:
+		apiError(w, http.StatusUnauthorized, msgInvalidToken, nil)
+		return
+	case APIAuthMechanismRefused:
+		apiError(w, http.StatusForbidden, msgNotThisMechanism, nil)
+		return
+	}
 	if fault == APIMissingScope {
 		granted = without(granted, scope)
 		if scope == "" {
@@ -107,7 +119,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	base := baseURL(r)
 	switch endpoint {
 	case WorkspaceAPI:
-		ws, ok := s.workspace(segs[1])
+		ws, ok := s.reachableWorkspace(segs[1])
 		if !ok {
 			apiError(w, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", segs[1]), nil)
 			return
@@ -119,7 +131,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, v)
 	case RepositoriesAPI:
-		ws, ok := s.workspace(segs[1])
+		ws, ok := s.reachableWorkspace(segs[1])
 		if !ok {
 			apiError(w, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", segs[1]), nil)
 			return
@@ -139,6 +151,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		values := make([]any, 0, len(s.order))
 		for _, slug := range s.order {
+			if s.reachable != nil && !s.reachable[slug] {
+				continue
+			}
 			values = append(values, s.data[slug].access(base, fault == APIStringTypes))
 		}
 		s.mu.Unlock()
@@ -234,6 +249,22 @@ func (s *Server) workspace(id string) (*workspace, bool) {
 	}
 	ws, ok := s.data[id]
 	return ws, ok
+}
+
+// reachableWorkspace finds a workspace the token may see. One it may not
+// see gets the same 404 as one that does not exist (see
+// SetReachableWorkspaces).
+func (s *Server) reachableWorkspace(id string) (*workspace, bool) {
+	ws, ok := s.workspace(id)
+	if !ok {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reachable != nil && !s.reachable[ws.slug] {
+		return nil, false
+	}
+	return ws, true
 }
 
 func contains(list []string, s string) bool {

@@ -79,6 +79,16 @@ const (
 	// string ("1"), and "administrator" of /2.0/user/workspaces items is
 	// "true" or "false".
 	APIStringTypes Fault = "api-string-types"
+
+	// APITokenNotSupported answers 401 "Token is invalid, expired, or not
+	// supported for this endpoint." to every valid token, while the other
+	// endpoints accept it: what /2.0/user/workspaces may answer an
+	// app_user token.
+	APITokenNotSupported Fault = "api-token-not-supported"
+	// APIAuthMechanismRefused answers 403 "This API is not accessible by
+	// this authentication mechanism" to every valid token: the other
+	// answer /2.0/user/workspaces may give an app_user token.
+	APIAuthMechanismRefused Fault = "api-auth-mechanism-refused"
 )
 
 // Hang makes an endpoint wait until the client gives up, to test timeouts.
@@ -125,7 +135,8 @@ type Server struct {
 	everIssued []string
 	requests   []Request
 	data       map[string]*workspace
-	order      []string // workspace slugs in the order /2.0/user/workspaces lists them
+	order      []string        // workspace slugs in the order /2.0/user/workspaces lists them
+	reachable  map[string]bool // the workspace slugs tokens reach; nil: all
 
 	tokenRequests atomic.Int64
 	apiRequests   atomic.Int64
@@ -221,6 +232,29 @@ func (s *Server) SetExpiresIn(seconds int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts.ExpiresIn = seconds
+}
+
+// SetReachableWorkspaces limits what tokens reach to the workspaces with
+// the given slugs, as for a consumer owned by a personal workspace since May
+// 2026 (it reaches only that workspace): call it with "bitbucket-demo" for
+// that mode. /2.0/user/workspaces then lists only those workspaces, and
+// /2.0/workspaces/{workspace} and /2.0/repositories/{workspace} answer any
+// other workspace (by slug or UUID) with 404 "No workspace with identifier
+// 'X'.", the answer for a workspace that does not exist. 404 rather than
+// 403 is a choice: the facts list 404 for an unknown workspace and no 403
+// for this case, and Bitbucket does not tell a caller what exists beyond its
+// reach. With no slugs, tokens reach every workspace again.
+func (s *Server) SetReachableWorkspaces(slugs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(slugs) == 0 {
+		s.reachable = nil
+		return
+	}
+	s.reachable = map[string]bool{}
+	for _, slug := range slugs {
+		s.reachable[slug] = true
+	}
 }
 
 // TokenRequests counts requests to the token endpoint.

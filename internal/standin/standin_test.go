@@ -363,3 +363,70 @@ func TestUserWorkspacesShape(t *testing.T) {
 		})
 	}
 }
+
+// listedSlugs returns the workspace slugs of a /2.0/user/workspaces page.
+func listedSlugs(v map[string]any) []string {
+	var slugs []string
+	vals, _ := v["values"].([]any)
+	for _, item := range vals {
+		ws, _ := item.(map[string]any)["workspace"].(map[string]any)
+		slug, _ := ws["slug"].(string)
+		slugs = append(slugs, slug)
+	}
+	return slugs
+}
+
+func TestAppUserModes(t *testing.T) {
+	const (
+		unsupported = "Token is invalid, expired, or not supported for this endpoint."
+		mechanism   = "This API is not accessible by this authentication mechanism"
+		noLabs      = "No workspace with identifier 'demo-labs'."
+	)
+	tests := []struct {
+		name      string
+		fault     Fault    // on UserWorkspaces
+		reachable []string // SetReachableWorkspaces
+		path      string
+		status    int
+		message   string
+		slugs     string // of a /2.0/user/workspaces answer
+	}{
+		{"default lists both", NoFault, nil, "/2.0/user/workspaces", 200, "", "bitbucket-demo demo-labs"},
+		{"token not supported", APITokenNotSupported, nil, "/2.0/user/workspaces", 401, unsupported, ""},
+		{"token not supported: other endpoints accept it", APITokenNotSupported, nil, "/2.0/repositories/bitbucket-demo", 200, "", ""},
+		{"mechanism refused", APIAuthMechanismRefused, nil, "/2.0/user/workspaces", 403, mechanism, ""},
+		{"mechanism refused: other endpoints accept it", APIAuthMechanismRefused, nil, "/2.0/workspaces/demo-labs", 200, "", ""},
+		{"own workspace only: listing", NoFault, []string{"bitbucket-demo"}, "/2.0/user/workspaces", 200, "", "bitbucket-demo"},
+		{"own workspace only: own workspace", NoFault, []string{"bitbucket-demo"}, "/2.0/workspaces/bitbucket-demo", 200, "", ""},
+		{"own workspace only: own repositories", NoFault, []string{"bitbucket-demo"}, "/2.0/repositories/bitbucket-demo", 200, "", ""},
+		{"own workspace only: other workspace", NoFault, []string{"bitbucket-demo"}, "/2.0/workspaces/demo-labs", 404, noLabs, ""},
+		{"own workspace only: other repositories", NoFault, []string{"bitbucket-demo"}, "/2.0/repositories/demo-labs", 404, noLabs, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv, _ := start(t)
+			s.SetFault(UserWorkspaces, tt.fault)
+			s.SetReachableWorkspaces(tt.reachable...)
+			status, _, v := getJSON(t, srv.URL+tt.path, token(t, srv.URL))
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %v", status, tt.status, v)
+			}
+			if tt.message != "" && (v["type"] != "error" || errorMessage(v) != tt.message) {
+				t.Errorf("body %v, want error message %q", v, tt.message)
+			}
+			if got := strings.Join(listedSlugs(v), " "); tt.slugs != "" && got != tt.slugs {
+				t.Errorf("listed %q, want %q", got, tt.slugs)
+			}
+		})
+	}
+
+	t.Run("reachable by UUID too", func(t *testing.T) {
+		s, srv, _ := start(t)
+		s.SetReachableWorkspaces("bitbucket-demo")
+		uuid := s.data["demo-labs"].uuid
+		status, _, v := getJSON(t, srv.URL+"/2.0/workspaces/"+url.PathEscape(uuid), token(t, srv.URL))
+		if status != 404 || errorMessage(v) != "No workspace with identifier '"+uuid+"'." {
+			t.Errorf("%d %v", status, v)
+		}
+	})
+}
