@@ -146,7 +146,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			}
 			values[i] = v
 		}
-		s.writePage(w, r, values, fault)
+		s.writePage(w, r, values, fault, repositorySort)
 	case UserWorkspaces:
 		s.mu.Lock()
 		values := make([]any, 0, len(s.order))
@@ -157,7 +157,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			values = append(values, s.data[slug].access(base, fault == APIStringTypes))
 		}
 		s.mu.Unlock()
-		s.writePage(w, r, values, fault)
+		s.writePage(w, r, values, fault, workspaceAccessSort)
 	}
 }
 

@@ -430,3 +430,132 @@ func TestAppUserModes(t *testing.T) {
 		}
 	})
 }
+
+// follow fetches u and every next page after it, and returns the pages.
+func follow(t *testing.T, u, bearer string) []map[string]any {
+	t.Helper()
+	var pages []map[string]any
+	for u != "" {
+		if len(pages) > 50 {
+			t.Fatalf("more than 50 pages")
+		}
+		status, _, v := getJSON(t, u, bearer)
+		if status != 200 {
+			t.Fatalf("%s: %d %v", u, status, v)
+		}
+		pages = append(pages, v)
+		u, _ = v["next"].(string)
+	}
+	return pages
+}
+
+// itemKeys collects one field of every item of the pages (workspace.slug
+// for /2.0/user/workspaces items).
+func itemKeys(pages []map[string]any, name string) []string {
+	var keys []string
+	for _, p := range pages {
+		vals, _ := p["values"].([]any)
+		for _, item := range vals {
+			m := item.(map[string]any)
+			if ws, ok := m["workspace"].(map[string]any); ok && m["type"] == "workspace_access" {
+				m = ws
+			}
+			k, _ := m[name].(string)
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func TestSort(t *testing.T) {
+	asc := func(a, b string) bool { return a <= b }
+	desc := func(a, b string) bool { return a >= b }
+	tests := []struct {
+		name, path, field string
+		inOrder           func(a, b string) bool
+		status            int
+		message           string
+	}{
+		{"-updated_on", "/2.0/repositories/bitbucket-demo?sort=-updated_on", "updated_on", desc, 200, ""},
+		{"updated_on", "/2.0/repositories/bitbucket-demo?sort=updated_on", "updated_on", asc, 200, ""},
+		{"name", "/2.0/repositories/bitbucket-demo?sort=name", "name", asc, 200, ""},
+		{"-name", "/2.0/repositories/bitbucket-demo?sort=-name", "name", desc, 200, ""},
+		{"slug", "/2.0/repositories/bitbucket-demo?sort=slug&pagelen=7", "slug", asc, 200, ""},
+		{"created_on by UUID", "/2.0/repositories/{6d1f0c2a-0001-4b7e-9a3c-5e8d2f1b0001}?sort=-created_on", "created_on", desc, 200, ""},
+		{"user workspaces: slug", "/2.0/user/workspaces?sort=slug&pagelen=1", "slug", asc, 200, ""},
+		{"user workspaces: -slug", "/2.0/user/workspaces?sort=-slug&pagelen=1", "slug", desc, 200, ""},
+		{"unknown field", "/2.0/repositories/bitbucket-demo?sort=stars", "", nil, 400, "Invalid sort field 'stars'"},
+		{"unknown descending field", "/2.0/repositories/bitbucket-demo?sort=-size", "", nil, 400, "Invalid sort field 'size'"},
+		{"user workspaces: name", "/2.0/user/workspaces?sort=name", "", nil, 400, "Invalid sort field 'name'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, srv, _ := start(t)
+			bearer := token(t, srv.URL)
+			if tt.status != 200 {
+				status, _, v := getJSON(t, srv.URL+tt.path, bearer)
+				if status != tt.status || v["type"] != "error" || errorMessage(v) != tt.message {
+					t.Errorf("%d %v, want %d %q", status, v, tt.status, tt.message)
+				}
+				return
+			}
+			pages := follow(t, srv.URL+tt.path, bearer)
+			keys := itemKeys(pages, tt.field)
+			if len(keys) < 2 {
+				t.Fatalf("only %d items", len(keys))
+			}
+			for i := 1; i < len(keys); i++ {
+				if !tt.inOrder(keys[i-1], keys[i]) {
+					t.Errorf("%s out of order across pages: %q before %q", tt.field, keys[i-1], keys[i])
+				}
+			}
+			if first := pages[0]["size"].(float64); int(first) != len(keys) {
+				t.Errorf("size %v, followed %d items", first, len(keys))
+			}
+		})
+	}
+}
+
+func TestNextKeepsParams(t *testing.T) {
+	tests := []struct {
+		name, path string
+		keep       url.Values // what every next and previous must carry
+	}{
+		{"pagelen", "/2.0/repositories/bitbucket-demo?pagelen=5",
+			url.Values{"pagelen": {"5"}}},
+		{"sort", "/2.0/repositories/bitbucket-demo?sort=-updated_on",
+			url.Values{"sort": {"-updated_on"}, "pagelen": {"10"}}},
+		{"all four", `/2.0/repositories/bitbucket-demo?pagelen=4&sort=name&q=name+~+"a"&fields=values.name,next`,
+			url.Values{"sort": {"name"}, "q": {`name ~ "a"`}, "fields": {"values.name,next"}, "pagelen": {"4"}}},
+		{"user workspaces", "/2.0/user/workspaces?pagelen=1&sort=-slug&fields=values.workspace.slug",
+			url.Values{"sort": {"-slug"}, "fields": {"values.workspace.slug"}, "pagelen": {"1"}}},
+		{"other parameters are not kept", "/2.0/repositories/bitbucket-demo?role=member&pagelen=10",
+			url.Values{"pagelen": {"10"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, srv, _ := start(t)
+			pages := follow(t, srv.URL+tt.path, token(t, srv.URL))
+			if len(pages) < 2 {
+				t.Fatalf("%d pages, want several", len(pages))
+			}
+			for i, p := range pages {
+				for _, rel := range []string{"next", "previous"} {
+					link, ok := p[rel].(string)
+					if !ok {
+						continue
+					}
+					u, err := url.Parse(link)
+					if err != nil || u.Scheme != "http" || u.Host != strings.TrimPrefix(srv.URL, "http://") {
+						t.Fatalf("page %d: %s %q is not an absolute URL to the stand-in", i+1, rel, link)
+					}
+					got := u.Query()
+					got.Del("page")
+					if got.Encode() != tt.keep.Encode() {
+						t.Errorf("page %d: %s keeps %v, want %v", i+1, rel, got, tt.keep)
+					}
+				}
+			}
+		})
+	}
+}
