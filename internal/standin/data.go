@@ -101,7 +101,7 @@ func (r repo) json(base string, ws *workspace) map[string]any {
 	return v
 }
 
-func demoData() (map[string]*workspace, []string) {
+func demoData(uuid func() string) (map[string]*workspace, []string) {
 	epoch := time.Date(2024, 3, 4, 9, 30, 0, 0, time.UTC)
 	demo := &workspace{slug: "bitbucket-demo", name: "Bitbucket Demo", admin: true, private: true, created: epoch}
 	labs := &workspace{slug: "demo-labs", name: "Demo Labs", created: epoch.Add(200 * 24 * time.Hour)}
@@ -147,11 +147,6 @@ func demoData() (map[string]*workspace, []string) {
 			updated:     time.Date(2026, 10, 2, 8, 15, 0, 0, time.UTC).Add(-time.Duration(i) * 30 * time.Hour),
 		})
 	}
-	n := 0
-	uuid := func() string {
-		n++
-		return fmt.Sprintf("{6d1f0c2a-%04x-4b7e-9a3c-5e8d2f1b%04x}", n, n)
-	}
 	demo.uuid, labs.uuid = uuid(), uuid()
 	for _, ws := range []*workspace{demo, labs} {
 		for i := range ws.repos {
@@ -159,4 +154,23 @@ func demoData() (map[string]*workspace, []string) {
 		}
 	}
 	return map[string]*workspace{demo.slug: demo, labs.slug: labs}, []string{demo.slug, labs.slug}
+}
+
+// extraWorkspace is the workspace AddWorkspaces adds as the ith extra one
+// (from 1).
+func extraWorkspace(i int, created time.Time, uuid func() string) *workspace {
+	ws := &workspace{
+		slug: fmt.Sprintf("extra-workspace-%03d", i), name: fmt.Sprintf("Extra Workspace %d", i),
+		admin: i%2 == 1, private: true, created: created, uuid: uuid(),
+	}
+	for j, name := range []string{"service-a", "service-b"} {
+		ws.repos = append(ws.repos, repo{
+			name: name, slug: name, language: "go", private: true,
+			description: fmt.Sprintf("Service %c of %s.", 'A'+j, ws.name),
+			created:     created.Add(time.Duration(j) * time.Hour),
+			updated:     created.Add(time.Duration(30+j) * 24 * time.Hour),
+			uuid:        uuid(),
+		})
+	}
+	return ws
 }

@@ -22,6 +22,7 @@
 package standin
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -89,6 +90,24 @@ const (
 	// this authentication mechanism" to every valid token: the other
 	// answer /2.0/user/workspaces may give an app_user token.
 	APIAuthMechanismRefused Fault = "api-auth-mechanism-refused"
+
+	// Pagination as the spec allows it to vary (paginated endpoints only):
+	//
+	// APICursorPages paginates by cursor: "page" is an opaque URL-safe
+	// token (not a number), "size" and "previous" are absent, next carries
+	// the next cursor, and ?page= accepts only the stand-in's own cursors
+	// (any other value, a number included: 400 "Invalid page").
+	APICursorPages Fault = "api-cursor-pages"
+	// APINoSizeOrPagelen leaves "size" and "pagelen" out of every page.
+	APINoSizeOrPagelen Fault = "api-no-size-or-pagelen"
+	// APIEmptyFirstPage makes page 1 empty ("values": []) but with a next;
+	// the items come on the pages after it (page n holds what page n-1
+	// would), and size still counts them all.
+	APIEmptyFirstPage Fault = "api-empty-first-page"
+	// APIUnstableOrder cuts each page from a differently rotated order
+	// unless ?sort= is given, so that following next repeats some items and
+	// skips others (seen on Bitbucket: backstage/backstage#26854).
+	APIUnstableOrder Fault = "api-unstable-order"
 )
 
 // Hang makes an endpoint wait until the client gives up, to test timeouts.
@@ -112,6 +131,10 @@ type Options struct {
 	ExpiresIn   int              // token lifetime in seconds; 7200 when zero
 	Now         func() time.Time // the clock that expires tokens; time.Now when nil
 	NoRecord    bool             // keep Requests empty: demo mode serves for hours inside the app
+
+	// ExtraWorkspaces adds that many workspaces after the two demo ones
+	// (see AddWorkspaces).
+	ExtraWorkspaces int
 }
 
 // Request is what the stand-in saw of one request, for tests to assert on.
@@ -137,6 +160,8 @@ type Server struct {
 	data       map[string]*workspace
 	order      []string        // workspace slugs in the order /2.0/user/workspaces lists them
 	reachable  map[string]bool // the workspace slugs tokens reach; nil: all
+	uuids      int             // UUIDs made so far
+	cursorKey  []byte          // signs the cursors of APICursorPages
 
 	tokenRequests atomic.Int64
 	apiRequests   atomic.Int64
@@ -171,7 +196,10 @@ func New(opts Options) *Server {
 		faults: map[Endpoint]Fault{},
 		tokens: map[string]issued{},
 	}
-	s.data, s.order = demoData()
+	s.cursorKey = make([]byte, 32)
+	rand.Read(s.cursorKey) //nolint:errcheck // crypto/rand.Read never fails
+	s.data, s.order = demoData(s.newUUID)
+	s.AddWorkspaces(opts.ExtraWorkspaces)
 	return s
 }
 
@@ -255,6 +283,30 @@ func (s *Server) SetReachableWorkspaces(slugs ...string) {
 	for _, slug := range slugs {
 		s.reachable[slug] = true
 	}
+}
+
+// AddWorkspaces adds n workspaces, listed by /2.0/user/workspaces after
+// the ones already there: "extra-workspace-001", "extra-workspace-002" and
+// so on, each with two repositories ("service-a", "service-b"),
+// administrator on every other one. Tokens reach them unless
+// SetReachableWorkspaces says otherwise.
+func (s *Server) AddWorkspaces(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	epoch := time.Date(2025, 1, 6, 10, 0, 0, 0, time.UTC)
+	for range n {
+		i := len(s.order) - 1 // 1 for the first extra workspace
+		ws := extraWorkspace(i, epoch.Add(time.Duration(i)*24*time.Hour), s.newUUID)
+		s.data[ws.slug] = ws
+		s.order = append(s.order, ws.slug)
+	}
+}
+
+// newUUID makes the next UUID, in braces as Bitbucket writes them. Call it
+// with s.mu held, or before s is shared.
+func (s *Server) newUUID() string {
+	s.uuids++
+	return fmt.Sprintf("{6d1f0c2a-%04x-4b7e-9a3c-5e8d2f1b%04x}", s.uuids, s.uuids)
 }
 
 // TokenRequests counts requests to the token endpoint.

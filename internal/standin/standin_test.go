@@ -1,6 +1,7 @@
 package standin
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -557,5 +558,151 @@ func TestNextKeepsParams(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPaginationFaults(t *testing.T) {
+	tests := []struct {
+		name     string
+		endpoint Endpoint
+		fault    Fault
+		extra    int // AddWorkspaces
+		path     string
+		check    func(t *testing.T, pages []map[string]any)
+	}{
+		{"cursor pages", RepositoriesAPI, APICursorPages, 0, "/2.0/repositories/bitbucket-demo?sort=name", func(t *testing.T, pages []map[string]any) {
+			if len(pages) != 3 {
+				t.Errorf("%d pages, want 3", len(pages))
+			}
+			seen := map[string]bool{}
+			for i, p := range pages {
+				cur, ok := p["page"].(string)
+				if !ok || cur == "" || strings.Trim(cur, "0123456789") == "" || seen[cur] ||
+					strings.ContainsAny(cur, "+/=%") {
+					t.Errorf("page %d: page %#v, want a new opaque URL-safe token", i+1, p["page"])
+				}
+				seen[cur] = true
+				if _, ok := p["size"]; ok {
+					t.Errorf("page %d has size", i+1)
+				}
+				if _, ok := p["previous"]; ok {
+					t.Errorf("page %d has previous", i+1)
+				}
+				if next, ok := p["next"].(string); ok && !strings.Contains(next, "sort=name") {
+					t.Errorf("next %q lost sort", next)
+				}
+			}
+			if n := len(itemKeys(pages, "name")); n != 23 {
+				t.Errorf("%d items, want 23", n)
+			}
+		}},
+		{"no size or pagelen", RepositoriesAPI, APINoSizeOrPagelen, 0, "/2.0/repositories/bitbucket-demo", func(t *testing.T, pages []map[string]any) {
+			for i, p := range pages {
+				_, hasSize := p["size"]
+				_, hasPagelen := p["pagelen"]
+				if hasSize || hasPagelen || p["page"] != float64(i+1) {
+					t.Errorf("page %d: %v", i+1, p)
+				}
+			}
+			if len(pages) != 3 || len(itemKeys(pages, "name")) != 23 {
+				t.Errorf("%d pages, %d items; want 3 and 23", len(pages), len(itemKeys(pages, "name")))
+			}
+		}},
+		{"empty first page", UserWorkspaces, APIEmptyFirstPage, 0, "/2.0/user/workspaces", func(t *testing.T, pages []map[string]any) {
+			if len(pages) != 2 || len(pages[0]["values"].([]any)) != 0 || pages[0]["next"] == nil {
+				t.Fatalf("pages %v, want an empty first page with a next, then the items", pages)
+			}
+			if got := strings.Join(itemKeys(pages, "slug"), " "); got != "bitbucket-demo demo-labs" {
+				t.Errorf("listed %q", got)
+			}
+		}},
+		{"empty first page, many workspaces", UserWorkspaces, APIEmptyFirstPage, 25, "/2.0/user/workspaces", func(t *testing.T, pages []map[string]any) {
+			if len(pages) != 4 || len(pages[0]["values"].([]any)) != 0 || pages[0]["size"] != float64(27) {
+				t.Errorf("%d pages, first %v", len(pages), pages[0])
+			}
+			if n := len(itemKeys(pages, "slug")); n != 27 {
+				t.Errorf("%d workspaces, want 27", n)
+			}
+		}},
+		{"many workspaces", UserWorkspaces, NoFault, 25, "/2.0/user/workspaces?sort=-slug", func(t *testing.T, pages []map[string]any) {
+			slugs := itemKeys(pages, "slug")
+			if len(pages) != 3 || len(slugs) != 27 || slugs[0] != "extra-workspace-025" || slugs[26] != "bitbucket-demo" {
+				t.Errorf("%d pages: %v", len(pages), slugs)
+			}
+		}},
+		{"unstable order repeats and skips", RepositoriesAPI, APIUnstableOrder, 0, "/2.0/repositories/bitbucket-demo", func(t *testing.T, pages []map[string]any) {
+			names := itemKeys(pages, "name")
+			distinct := map[string]bool{}
+			for _, n := range names {
+				distinct[n] = true
+			}
+			if len(names) != 23 || len(distinct) == 23 {
+				t.Errorf("%d items, %d distinct: want 23 with repeats", len(names), len(distinct))
+			}
+		}},
+		{"unstable order is stable with sort", RepositoriesAPI, APIUnstableOrder, 0, "/2.0/repositories/bitbucket-demo?sort=slug", func(t *testing.T, pages []map[string]any) {
+			distinct := map[string]bool{}
+			for _, n := range itemKeys(pages, "name") {
+				distinct[n] = true
+			}
+			if len(distinct) != 23 {
+				t.Errorf("%d distinct items, want 23", len(distinct))
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv, _ := start(t)
+			s.SetFault(tt.endpoint, tt.fault)
+			s.AddWorkspaces(tt.extra)
+			tt.check(t, follow(t, srv.URL+tt.path, token(t, srv.URL)))
+		})
+	}
+}
+
+func TestCursorRefused(t *testing.T) {
+	s, srv, _ := start(t)
+	s.SetFault(RepositoriesAPI, APICursorPages)
+	bearer := token(t, srv.URL)
+	_, _, first := getJSON(t, srv.URL+"/2.0/repositories/bitbucket-demo", bearer)
+	next, _ := url.Parse(first["next"].(string))
+	own := next.Query().Get("page")
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	tests := []struct {
+		name, page string
+		status     int
+	}{
+		{"its own cursor", own, 200},
+		{"a page number", "2", 400},
+		{"base64 of an offset", b64("cursor:10"), 400},
+		{"an offset with a made-up MAC", b64("cursor:10:abcdefghi"), 400},
+		{"its cursor for another workspace", own, 400},
+		{"not base64", "!!!", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ws := "bitbucket-demo"
+			if strings.Contains(tt.name, "another workspace") {
+				ws = "demo-labs"
+			}
+			status, _, v := getJSON(t, srv.URL+"/2.0/repositories/"+ws+"?page="+url.QueryEscape(tt.page), bearer)
+			if status != tt.status || (status == 400 && errorMessage(v) != "Invalid page") {
+				t.Errorf("%d %v, want %d", status, v, tt.status)
+			}
+		})
+	}
+}
+
+func TestExtraWorkspacesOption(t *testing.T) {
+	s := New(Options{ExtraWorkspaces: 3})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	bearer := token(t, srv.URL)
+	slugs := itemKeys(follow(t, srv.URL+"/2.0/user/workspaces", bearer), "slug")
+	if strings.Join(slugs, " ") != "bitbucket-demo demo-labs extra-workspace-001 extra-workspace-002 extra-workspace-003" {
+		t.Errorf("listed %v", slugs)
+	}
+	if status, _, v := getJSON(t, srv.URL+"/2.0/repositories/extra-workspace-002", bearer); status != 200 || v["size"] != float64(2) {
+		t.Errorf("%d %v", status, v)
 	}
 }
