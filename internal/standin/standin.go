@@ -62,6 +62,26 @@ const (
 	TokenNoExpiresIn   Fault = "token-no-expires-in"   // a token without "expires_in"
 	TokenNotPrivate    Fault = "token-not-private"     // the consumer is not marked private
 	TokenLegacyShape   Fault = "token-legacy-shape"    // the pre-2026 shape: "scopes", a refresh_token, "state"
+
+	// TokenRateLimited: 429, text/plain "Rate limit for this resource has
+	// been exceeded", no Retry-After (as the API's 429).
+	TokenRateLimited Fault = "token-rate-limited"
+	// TokenInvalidClient: 401 {"error":"invalid_client","error_description":
+	// "Invalid client credentials"} with WWW-Authenticate: Basic, whatever
+	// the credentials (RFC 6749 §5.2, as the May 2026 changes may answer).
+	TokenInvalidClient Fault = "token-invalid-client"
+	// TokenNoCallback: 400 {"error":"invalid_request","error_description":
+	// "No callback uri defined for the OAuth client."}, after the
+	// credentials and grant check out (the consumer has no callback URL).
+	TokenNoCallback Fault = "token-no-callback"
+	// TokenPublicConsumer: as TokenNotPrivate but in RFC 6749 terms: 400
+	// {"error":"unauthorized_client"} with the same description (Cannot use
+	// client_credentials with a consumer marked as "public". ...).
+	TokenPublicConsumer Fault = "token-public-consumer"
+	// TokenUnsupportedGrant: 400 {"error":"unsupported_grant_type",
+	// "error_description":"Unsupported grant type: client_credentials"} (the
+	// grant sent, or None) once the credentials check out.
+	TokenUnsupportedGrant Fault = "token-unsupported-grant"
 )
 
 // Faults of the API endpoints.
@@ -108,6 +128,22 @@ const (
 	// unless ?sort= is given, so that following next repeats some items and
 	// skips others (seen on Bitbucket: backstage/backstage#26854).
 	APIUnstableOrder Fault = "api-unstable-order"
+)
+
+// Faults of what stands between the app and Bitbucket, on any endpoint
+// (token or API). Their bodies are HTML, not Bitbucket's JSON.
+const (
+	// ProxyAuthRequired: 407 Proxy Authentication Required, with a
+	// Proxy-Authenticate header and an HTML body.
+	ProxyAuthRequired Fault = "proxy-auth-required"
+	// ProxyUnauthorized: 401 with a WWW-Authenticate: Basic header and an
+	// HTML body, as from a gateway that wants its own login.
+	ProxyUnauthorized Fault = "proxy-unauthorized"
+	// ProxyForbidden: 403 with an HTML "Access Denied" body, as from a web
+	// application firewall.
+	ProxyForbidden Fault = "proxy-forbidden"
+	// ProxyRateLimited: 429 with an HTML body and no Retry-After.
+	ProxyRateLimited Fault = "proxy-rate-limited"
 )
 
 // Hang makes an endpoint wait until the client gives up, to test timeouts.
@@ -345,12 +381,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Count on arrival, so a test can wait for a request to be in flight.
 	path := r.URL.Path
-	isToken, isAPI := path == "/site/oauth2/access_token", strings.HasPrefix(path, "/2.0/")
+	var endpoint Endpoint
 	switch {
-	case isToken:
+	case path == tokenPath:
 		s.tokenRequests.Add(1)
-	case isAPI:
+		endpoint = TokenEndpoint
+	case strings.HasPrefix(path, "/2.0/"):
 		s.apiRequests.Add(1)
+		endpoint = endpointOf(r)
 	}
 
 	s.mu.Lock()
@@ -364,10 +402,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if endpoint != "" && s.serveInFront(w, r, endpoint, rec) {
+		return
+	}
+	s.serve(w, r, rec)
+}
+
+// tokenPath is the path of the token endpoint.
+const tokenPath = "/site/oauth2/access_token"
+
+// serve answers as Bitbucket itself would (with the endpoints' own faults).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rec Request) {
 	switch {
-	case isToken:
+	case r.URL.Path == tokenPath:
 		s.serveToken(w, r, &rec)
-	case isAPI:
+	case strings.HasPrefix(r.URL.Path, "/2.0/"):
 		s.record(rec)
 		s.serveAPI(w, r)
 	default:

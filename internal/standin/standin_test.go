@@ -706,3 +706,96 @@ func TestExtraWorkspacesOption(t *testing.T) {
 		t.Errorf("%d %v", status, v)
 	}
 }
+
+// rawToken posts a correct token request and returns the raw answer.
+func rawToken(t *testing.T, base string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/site/oauth2/access_token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", form)
+	req.SetBasicAuth(url.QueryEscape(DemoKey), url.QueryEscape(DemoSecret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func TestTokenFaults(t *testing.T) {
+	const public = `Cannot use client_credentials with a consumer marked as "public". Calls for auto generated consumers should use urn:bitbucket:oauth2:jwt instead.`
+	tests := []struct {
+		fault             Fault
+		status            int
+		contentType       string
+		errCode, errDesc  string // for JSON answers
+		bodyHas           string // for other answers
+		header, headerHas string
+	}{
+		{TokenRateLimited, 429, "text/plain", "", "", "Rate limit for this resource has been exceeded", "Retry-After", ""},
+		{TokenInvalidClient, 401, "application/json", "invalid_client", "Invalid client credentials", "", "WWW-Authenticate", "Basic"},
+		{TokenNoCallback, 400, "application/json", "invalid_request", "No callback uri defined for the OAuth client.", "", "", ""},
+		{TokenPublicConsumer, 400, "application/json", "unauthorized_client", public, "", "", ""},
+		{TokenNotPrivate, 400, "application/json", "invalid_grant", public, "", "", ""},
+		{TokenUnsupportedGrant, 400, "application/json", "unsupported_grant_type", "Unsupported grant type: client_credentials", "", "", ""},
+		{ProxyAuthRequired, 407, "text/html", "", "", "Proxy Authentication Required", "Proxy-Authenticate", "Basic"},
+		{ProxyUnauthorized, 401, "text/html", "", "", "401 Authorization Required", "WWW-Authenticate", "Basic"},
+		{ProxyForbidden, 403, "text/html", "", "", "Access Denied", "", ""},
+		{ProxyRateLimited, 429, "text/html", "", "", "Too Many Requests", "Retry-After", ""},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.fault), func(t *testing.T) {
+			s, srv, _ := start(t)
+			s.SetFault(TokenEndpoint, tt.fault)
+			resp, body := rawToken(t, srv.URL)
+			if resp.StatusCode != tt.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tt.contentType) {
+				t.Fatalf("%d %s, want %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), tt.status, tt.contentType, body)
+			}
+			if tt.errCode != "" {
+				var v map[string]any
+				if err := json.Unmarshal([]byte(body), &v); err != nil || len(v) != 2 ||
+					v["error"] != tt.errCode || v["error_description"] != tt.errDesc {
+					t.Errorf("body %s, want {error: %s, error_description: %s}", body, tt.errCode, tt.errDesc)
+				}
+			} else if !strings.Contains(body, tt.bodyHas) || json.Valid([]byte(body)) {
+				t.Errorf("body %q, want non-JSON with %q", body, tt.bodyHas)
+			}
+			if got := resp.Header.Get(tt.header); tt.header != "" && !strings.Contains(got, tt.headerHas) ||
+				tt.headerHas == "" && got != "" {
+				t.Errorf("%s: %q, want %q", tt.header, got, tt.headerHas)
+			}
+			if len(s.IssuedTokens()) != 0 {
+				t.Errorf("a token was issued")
+			}
+		})
+	}
+
+	t.Run("faults after authentication still check the credentials first", func(t *testing.T) {
+		for _, f := range []Fault{TokenNoCallback, TokenPublicConsumer, TokenUnsupportedGrant, TokenNotPrivate} {
+			s, srv, _ := start(t)
+			s.SetFault(TokenEndpoint, f)
+			status, v := tokenRequest(t, srv.URL, DemoKey, "wrong", false, form, "grant_type=client_credentials")
+			if status != 400 || v["error"] != "unauthorized_client" || v["error_description"] != "Invalid OAuth client credentials" {
+				t.Errorf("%s: %d %v", f, status, v)
+			}
+		}
+	})
+}
+
+func TestProxyFaultsOnAPI(t *testing.T) {
+	for _, e := range []Endpoint{WorkspaceAPI, RepositoriesAPI, UserWorkspaces} {
+		for f, status := range map[Fault]int{ProxyAuthRequired: 407, ProxyUnauthorized: 401, ProxyForbidden: 403, ProxyRateLimited: 429} {
+			t.Run(string(e)+"/"+string(f), func(t *testing.T) {
+				s, srv, _ := start(t)
+				bearer := token(t, srv.URL)
+				s.SetFault(e, f)
+				path := map[Endpoint]string{WorkspaceAPI: "/2.0/workspaces/bitbucket-demo",
+					RepositoriesAPI: "/2.0/repositories/bitbucket-demo", UserWorkspaces: "/2.0/user/workspaces"}[e]
+				got, h, v := getJSON(t, srv.URL+path, bearer)
+				if got != status || v != nil || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+					t.Errorf("%d %s %v, want %d with an HTML body", got, h.Get("Content-Type"), v, status)
+				}
+			})
+		}
+	}
+}

@@ -16,6 +16,9 @@ func tokenError(w http.ResponseWriter, code, description string) {
 	writeJSON(w, http.StatusBadRequest, map[string]string{"error": code, "error_description": description})
 }
 
+const msgPublicConsumer = `Cannot use client_credentials with a consumer marked as "public". ` +
+	`Calls for auto generated consumers should use urn:bitbucket:oauth2:jwt instead.`
+
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Request) {
 	defer func() { s.record(*rec) }()
 	if r.Method != http.MethodPost {
@@ -54,6 +57,16 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Request
 	case TokenNoAccessToken:
 		writeJSON(w, http.StatusOK, map[string]any{"token_type": "bearer", "expires_in": 7200, "scope": s.opts.Scopes})
 		return
+	case TokenRateLimited:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, "Rate limit for this resource has been exceeded")
+		return
+	case TokenInvalidClient:
+		// RFC 6749 §5.2: a 401 must say how to authenticate.
+		w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket OAuth"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "Invalid client credentials"})
+		return
 	}
 
 	// Client authentication: HTTP Basic only.
@@ -72,17 +85,27 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Request
 		tokenError(w, "unauthorized_client", "Invalid OAuth client credentials")
 		return
 	}
-	switch grant := rec.Form.Get("grant_type"); grant {
-	case "client_credentials":
-	case "":
-		tokenError(w, "invalid_grant", "Unsupported grant type: None")
+	grant := rec.Form.Get("grant_type")
+	if grant == "" {
+		grant = "None" // Bitbucket names a missing grant_type in Python's words
+	}
+	if s.fault(TokenEndpoint) == TokenUnsupportedGrant {
+		tokenError(w, "unsupported_grant_type", "Unsupported grant type: "+grant)
 		return
-	default:
+	}
+	if grant != "client_credentials" {
 		tokenError(w, "invalid_grant", "Unsupported grant type: "+grant)
 		return
 	}
-	if s.fault(TokenEndpoint) == TokenNotPrivate {
-		tokenError(w, "invalid_grant", `Cannot use client_credentials with a consumer marked as "public". Calls for auto generated consumers should use urn:bitbucket:oauth2:jwt instead.`)
+	switch s.fault(TokenEndpoint) {
+	case TokenNotPrivate:
+		tokenError(w, "invalid_grant", msgPublicConsumer)
+		return
+	case TokenPublicConsumer:
+		tokenError(w, "unauthorized_client", msgPublicConsumer)
+		return
+	case TokenNoCallback:
+		tokenError(w, "invalid_request", "No callback uri defined for the OAuth client.")
 		return
 	}
 

@@ -1,0 +1,43 @@
+package standin
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// serveInFront plays what may stand between the app and Bitbucket
+// (proxies, gateways, firewalls) when a fault of that kind is set on the
+// endpoint, and reports whether it answered.
+func (s *Server) serveInFront(w http.ResponseWriter, r *http.Request, e Endpoint, rec Request) bool {
+	var status int
+	var body string
+	switch s.fault(e) {
+	case ProxyAuthRequired:
+		w.Header().Set("Proxy-Authenticate", `Basic realm="corporate-proxy"`)
+		status, body = http.StatusProxyAuthRequired,
+			"<html><head><title>407 Proxy Authentication Required</title></head>\n"+
+				"<body><h1>Proxy Authentication Required</h1>\n"+
+				"<p>The proxy server requires authentication before it forwards this request.</p></body></html>\n"
+	case ProxyUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Basic realm="Restricted"`)
+		status, body = http.StatusUnauthorized,
+			"<html>\n<head><title>401 Authorization Required</title></head>\n"+
+				"<body>\n<center><h1>401 Authorization Required</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n"
+	case ProxyForbidden:
+		status, body = http.StatusForbidden,
+			"<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\n"+
+				"You don't have permission to access this URL on this server.<P>\n"+
+				"Reference&#32;&#35;18&#46;6f5d3e17&#46;1732792800&#46;2a1b3c4d\n</BODY>\n</HTML>\n"
+	case ProxyRateLimited:
+		status, body = http.StatusTooManyRequests,
+			"<html><head><title>429 Too Many Requests</title></head>\n"+
+				"<body><h1>Too Many Requests</h1><p>You have sent too many requests in a given amount of time.</p></body></html>\n"
+	default:
+		return false
+	}
+	s.record(rec)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprint(w, body)
+	return true
+}
