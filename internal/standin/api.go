@@ -72,6 +72,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case APIRemoved:
 		apiError(w, http.StatusGone, msgDeprecated, nil)
 		return
+	case APIEchoAuth401, APIEchoAuth403:
+		echoAuthorization(w, r, fault == APIEchoAuth403, scope)
+		return
 	}
 
 	authorized, granted := s.authorize(w, r, scope)

@@ -130,6 +130,28 @@ const (
 	APIUnstableOrder Fault = "api-unstable-order"
 )
 
+// Hostile faults, for security tests: answers that carry the request's
+// credentials back, or data built to break what handles it.
+const (
+	// TokenEchoRequest: 400 JSON {"error":"invalid_request",
+	// "error_description":"Could not process the request. Authorization:
+	// Basic <base64 of key:secret>; body: <raw body>"}, whatever the
+	// credentials.
+	TokenEchoRequest Fault = "token-echo-request"
+	// TokenEchoHuge: 400 text/html of about 1 MiB (not JSON) that starts
+	// and ends with the request echoed: "Authorization: Basic <base64>"
+	// and the raw body.
+	TokenEchoHuge Fault = "token-echo-huge"
+	// APIEchoAuth401: 401 whose error message, and detail, carry the
+	// request's whole Authorization header: "Token is invalid, expired, or
+	// not supported for this endpoint. Authorization: Bearer <token>".
+	APIEchoAuth401 Fault = "api-echo-auth-401"
+	// APIEchoAuth403: 403 whose error message, and detail, carry the
+	// request's whole Authorization header: "Your credentials lack one or
+	// more required privilege scopes. Authorization: Bearer <token>".
+	APIEchoAuth403 Fault = "api-echo-auth-403"
+)
+
 // Faults of what stands between the app and Bitbucket, on any endpoint
 // (token or API). Their bodies are HTML, not Bitbucket's JSON.
 const (

@@ -799,3 +799,71 @@ func TestProxyFaultsOnAPI(t *testing.T) {
 		}
 	}
 }
+
+func TestEchoFaults(t *testing.T) {
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(DemoKey)+":"+url.QueryEscape(DemoSecret)))
+	t.Run("token", func(t *testing.T) {
+		tests := []struct {
+			fault       Fault
+			contentType string
+			minSize     int
+			json        bool
+		}{
+			{TokenEchoRequest, "application/json", 0, true},
+			{TokenEchoHuge, "text/html", 1 << 20, false},
+		}
+		for _, tt := range tests {
+			t.Run(string(tt.fault), func(t *testing.T) {
+				s, srv, _ := start(t)
+				s.SetFault(TokenEndpoint, tt.fault)
+				resp, body := rawToken(t, srv.URL)
+				if resp.StatusCode != 400 || !strings.HasPrefix(resp.Header.Get("Content-Type"), tt.contentType) ||
+					len(body) < tt.minSize || json.Valid([]byte(body)) != tt.json {
+					t.Fatalf("%d %s, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+				}
+				echoed := body
+				if tt.json {
+					var v map[string]string
+					json.Unmarshal([]byte(body), &v) //nolint:errcheck // checked valid above
+					if v["error"] != "invalid_request" {
+						t.Errorf("error %q", v["error"])
+					}
+					echoed = v["error_description"]
+				}
+				if !strings.Contains(echoed, "Authorization: "+basic) || !strings.Contains(echoed, "grant_type=client_credentials") {
+					t.Errorf("the answer does not echo the Authorization header and body: %.300s", echoed)
+				}
+				if !tt.json && (!strings.Contains(body[:1024], basic) || !strings.Contains(body[len(body)-1024:], basic)) {
+					t.Errorf("the huge answer does not echo at both ends")
+				}
+			})
+		}
+	})
+	t.Run("API", func(t *testing.T) {
+		tests := []struct {
+			endpoint Endpoint
+			path     string
+			fault    Fault
+			status   int
+			prefix   string
+		}{
+			{RepositoriesAPI, "/2.0/repositories/bitbucket-demo", APIEchoAuth401, 401, "Token is invalid, expired, or not supported for this endpoint. "},
+			{RepositoriesAPI, "/2.0/repositories/bitbucket-demo", APIEchoAuth403, 403, "Your credentials lack one or more required privilege scopes. "},
+			{WorkspaceAPI, "/2.0/workspaces/bitbucket-demo", APIEchoAuth401, 401, "Token is invalid, expired, or not supported for this endpoint. "},
+			{UserWorkspaces, "/2.0/user/workspaces", APIEchoAuth403, 403, "Your credentials lack one or more required privilege scopes. "},
+		}
+		for _, tt := range tests {
+			t.Run(string(tt.endpoint)+"/"+string(tt.fault), func(t *testing.T) {
+				s, srv, _ := start(t)
+				bearer := token(t, srv.URL)
+				s.SetFault(tt.endpoint, tt.fault)
+				status, _, v := getJSON(t, srv.URL+tt.path, bearer)
+				detail, _ := v["error"].(map[string]any)["detail"].(string)
+				if status != tt.status || errorMessage(v) != tt.prefix+"Authorization: "+bearer ||
+					!strings.Contains(detail, bearer) {
+					t.Errorf("%d %v, want %d echoing %q", status, v, tt.status, bearer)
+				}
+			})
+		}
+	})
+}

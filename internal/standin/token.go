@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,10 +28,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Request
 		return
 	}
 	// Bitbucket reads a form body; anything else leaves grant_type unset.
-	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err == nil {
-			rec.Form = r.PostForm
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if ct := r.Header.Get("Content-Type"); err == nil && strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		if form, err := url.ParseQuery(string(raw)); err == nil {
+			rec.Form = form
 		}
 	}
 
@@ -56,6 +57,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Request
 		return
 	case TokenNoAccessToken:
 		writeJSON(w, http.StatusOK, map[string]any{"token_type": "bearer", "expires_in": 7200, "scope": s.opts.Scopes})
+		return
+	case TokenEchoRequest, TokenEchoHuge:
+		echoTokenRequest(w, r, raw, f == TokenEchoHuge)
 		return
 	case TokenRateLimited:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
