@@ -117,6 +117,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprint(w, `"}`)
 		return
+	case APIFlood:
+		s.flood(w, r, endpoint)
+		return
 	}
 
 	base := baseURL(r)
@@ -131,6 +134,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if fault == APIHostileData {
 			v["name"] = `<script>alert("workspace")</script>`
 			v["links"] = map[string]any{"html": map[string]string{"href": "javascript:alert(1)"}}
+		}
+		if fault == APILongStrings {
+			v["name"] = longName
 		}
 		writeJSON(w, http.StatusOK, v)
 	case RepositoriesAPI:
@@ -147,6 +153,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 				v["description"] = `<script>alert("description")</script>`
 				v["links"] = map[string]any{"html": map[string]string{"href": "javascript:alert(1)"}}
 			}
+			if fault == APILongStrings {
+				v["name"], v["description"] = longName, longText
+			}
 			values[i] = v
 		}
 		s.writePage(w, r, values, fault, repositorySort)
@@ -157,7 +166,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			if s.reachable != nil && !s.reachable[slug] {
 				continue
 			}
-			values = append(values, s.data[slug].access(base, fault == APIStringTypes))
+			v := s.data[slug].access(base, fault == APIStringTypes)
+			if fault == APILongStrings {
+				v["workspace"].(map[string]any)["slug"] = slug + "-" + longSlug
+			}
+			values = append(values, v)
 		}
 		s.mu.Unlock()
 		s.writePage(w, r, values, fault, workspaceAccessSort)

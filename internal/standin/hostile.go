@@ -1,6 +1,7 @@
 package standin
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -46,4 +47,47 @@ func echoAuthorization(w http.ResponseWriter, r *http.Request, forbidden bool, s
 	}
 	w.Header().Set("X-Accepted-OAuth-Scopes", scope)
 	apiError(w, http.StatusForbidden, msgMissingScope+" "+echo, "The request carried "+echo)
+}
+
+// Long strings for APILongStrings and TokenLongScope.
+var (
+	longName   = strings.Repeat("very-long-name-", 64<<10/15+1)[:64<<10]
+	longText   = strings.Repeat("A description that goes on. ", 64<<10/28+1)[:64<<10]
+	longSlug   = strings.Repeat("s", 8<<10)
+	manyScopes = func() string {
+		scopes := make([]string, 4000)
+		for i := range scopes {
+			scopes[i] = fmt.Sprintf("made-up-scope-%04d:read", i)
+		}
+		return strings.Join(scopes, " ")
+	}()
+)
+
+// flood writes APIFlood's answer for endpoint e.
+func (s *Server) flood(w http.ResponseWriter, r *http.Request, e Endpoint) {
+	const empties = 1 << 20 / 3 // "{}," is 3 bytes
+	emptyObjects := strings.Repeat("{},", empties-1) + "{}"
+	switch e {
+	case RepositoriesAPI:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		fmt.Fprintf(w, `{"pagelen": 10, "size": %d, "page": 1, "values": [%s]}`, empties, emptyObjects)
+	case UserWorkspaces:
+		base := baseURL(r)
+		values := make([]any, 5000)
+		for i := range values {
+			ws := &workspace{slug: fmt.Sprintf("flood-%05d", i), uuid: fmt.Sprintf("{00000000-0000-4000-8000-%012d}", i), admin: i%2 == 0}
+			values[i] = ws.access(base, false)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"pagelen": 10, "size": len(values), "page": 1, "values": values})
+	case WorkspaceAPI:
+		id := strings.Split(r.URL.Path, "/")[3]
+		ws, ok := s.reachableWorkspace(id)
+		if !ok {
+			apiError(w, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", id), nil)
+			return
+		}
+		head, _ := json.Marshal(ws.json(baseURL(r)))
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		fmt.Fprintf(w, `%s, "members": [%s]}`, head[:len(head)-1], emptyObjects)
+	}
 }

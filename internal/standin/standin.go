@@ -150,6 +150,22 @@ const (
 	// request's whole Authorization header: "Your credentials lack one or
 	// more required privilege scopes. Authorization: Bearer <token>".
 	APIEchoAuth403 Fault = "api-echo-auth-403"
+
+	// APIFlood answers 200 with far more than a page: on
+	// /2.0/repositories/{workspace}, about 1 MiB of empty repository objects
+	// ({"pagelen":10,"size":349525,"page":1,"values":[{},{},...]}); on
+	// /2.0/user/workspaces, 5,000 workspace_access items in one page (size
+	// 5000, pagelen 10, no next); on /2.0/workspaces/{workspace}, the
+	// workspace with a ~1 MiB "members" array of {}.
+	APIFlood Fault = "api-flood"
+	// APILongStrings makes names very long: the workspace's name and each
+	// repository's name (64 KiB, no spaces) and description (64 KiB of
+	// words); on /2.0/user/workspaces each slug gets 8 KiB more.
+	APILongStrings Fault = "api-long-strings"
+	// TokenLongScope grants, and names in "scope", 4,000 made-up scopes
+	// after the real ones (about 80 KiB); the API's X-OAuth-Scopes header
+	// then lists them all.
+	TokenLongScope Fault = "token-long-scope"
 )
 
 // Faults of what stands between the app and Bitbucket, on any endpoint

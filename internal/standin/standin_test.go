@@ -867,3 +867,86 @@ func TestEchoFaults(t *testing.T) {
 		}
 	})
 }
+
+func TestHugeData(t *testing.T) {
+	tests := []struct {
+		name     string
+		endpoint Endpoint
+		fault    Fault
+		path     string
+		check    func(t *testing.T, body []byte, v map[string]any)
+	}{
+		{"flood: repositories", RepositoriesAPI, APIFlood, "/2.0/repositories/bitbucket-demo", func(t *testing.T, body []byte, v map[string]any) {
+			vals := v["values"].([]any)
+			if len(body) < 1<<20 || len(vals) < 300000 || v["pagelen"] != float64(10) || v["next"] != nil {
+				t.Errorf("%d bytes, %d values, pagelen %v", len(body), len(vals), v["pagelen"])
+			}
+			for _, x := range vals[:100] {
+				if m := x.(map[string]any); len(m) != 0 {
+					t.Fatalf("value %v, want {}", m)
+				}
+			}
+		}},
+		{"flood: user workspaces", UserWorkspaces, APIFlood, "/2.0/user/workspaces", func(t *testing.T, body []byte, v map[string]any) {
+			if slugs := listedSlugs(v); len(slugs) != 5000 || slugs[4999] != "flood-04999" || v["next"] != nil {
+				t.Errorf("%d workspaces, next %v", len(slugs), v["next"])
+			}
+		}},
+		{"flood: workspace", WorkspaceAPI, APIFlood, "/2.0/workspaces/bitbucket-demo", func(t *testing.T, body []byte, v map[string]any) {
+			if len(body) < 1<<20 || v["slug"] != "bitbucket-demo" || len(v["members"].([]any)) < 300000 {
+				t.Errorf("%d bytes, slug %v", len(body), v["slug"])
+			}
+		}},
+		{"long strings: repositories", RepositoriesAPI, APILongStrings, "/2.0/repositories/bitbucket-demo", func(t *testing.T, body []byte, v map[string]any) {
+			r := v["values"].([]any)[0].(map[string]any)
+			name, desc := r["name"].(string), r["description"].(string)
+			if len(name) != 64<<10 || strings.Contains(name, " ") || len(desc) != 64<<10 || !strings.Contains(desc, " ") ||
+				r["slug"] != "api-gateway" {
+				t.Errorf("name %d bytes, description %d bytes, slug %v", len(name), len(desc), r["slug"])
+			}
+		}},
+		{"long strings: workspace", WorkspaceAPI, APILongStrings, "/2.0/workspaces/bitbucket-demo", func(t *testing.T, body []byte, v map[string]any) {
+			if len(v["name"].(string)) != 64<<10 {
+				t.Errorf("name of %d bytes", len(v["name"].(string)))
+			}
+		}},
+		{"long strings: user workspaces", UserWorkspaces, APILongStrings, "/2.0/user/workspaces", func(t *testing.T, body []byte, v map[string]any) {
+			if slugs := listedSlugs(v); len(slugs) != 2 || len(slugs[0]) < 8<<10 || !strings.HasPrefix(slugs[0], "bitbucket-demo-") {
+				t.Errorf("slugs of %d", len(slugs))
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv, _ := start(t)
+			s.SetFault(tt.endpoint, tt.fault)
+			req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
+			req.Header.Set("Authorization", token(t, srv.URL))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var v map[string]any
+			if err := json.Unmarshal(body, &v); resp.StatusCode != 200 || err != nil {
+				t.Fatalf("%d, %v: %.200s", resp.StatusCode, err, body)
+			}
+			tt.check(t, body, v)
+		})
+	}
+
+	t.Run("long scope", func(t *testing.T) {
+		s, srv, _ := start(t)
+		s.SetFault(TokenEndpoint, TokenLongScope)
+		_, v := tokenRequest(t, srv.URL, DemoKey, DemoSecret, false, form, "grant_type=client_credentials")
+		scope := v["scope"].(string)
+		if len(scope) < 64<<10 || !strings.HasPrefix(scope, DefaultScopes+" ") {
+			t.Fatalf("scope of %d bytes: %.100s", len(scope), scope)
+		}
+		status, h, _ := getJSON(t, srv.URL+"/2.0/repositories/bitbucket-demo", "Bearer "+v["access_token"].(string))
+		if status != 200 || len(h.Get("X-OAuth-Scopes")) < 64<<10 {
+			t.Errorf("%d, X-OAuth-Scopes of %d bytes", status, len(h.Get("X-OAuth-Scopes")))
+		}
+	})
+}

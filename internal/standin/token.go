@@ -115,6 +115,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Request
 
 	s.mu.Lock()
 	scopes, expiresIn := s.opts.Scopes, s.opts.ExpiresIn
+	if s.faults[TokenEndpoint] == TokenLongScope {
+		scopes += " " + manyScopes
+	}
 	token := newToken()
 	s.everIssued = append(s.everIssued, token)
 	s.tokens[token] = issued{
