@@ -2,16 +2,49 @@ package standin
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 )
 
 // serveInFront plays what may stand between the app and Bitbucket
 // (proxies, gateways, firewalls) when a fault of that kind is set on the
 // endpoint, and reports whether it answered.
-func (s *Server) serveInFront(w http.ResponseWriter, r *http.Request, e Endpoint, rec Request) bool {
+//
+// redirected says that the request is the second leg of a
+// RedirectSameOrigin.
+func (s *Server) serveInFront(w http.ResponseWriter, r *http.Request, e Endpoint, rec Request, redirected bool) bool {
 	var status int
 	var body string
-	switch s.fault(e) {
+	switch f := s.fault(e); f {
+	case Redirect307OtherOrigin, Redirect302OtherOrigin:
+		s.mu.Lock()
+		target := s.redirectTo
+		s.mu.Unlock()
+		if target == "" {
+			host, _, err := net.SplitHostPort(r.Host)
+			if err != nil {
+				host = r.Host
+			}
+			target = scheme(r) + "://" + net.JoinHostPort(host, "9")
+		}
+		code := http.StatusTemporaryRedirect
+		if f == Redirect302OtherOrigin {
+			code = http.StatusFound
+		}
+		s.record(rec)
+		http.Redirect(w, r, target+r.URL.RequestURI(), code)
+		return true
+	case RedirectSameOrigin:
+		if redirected {
+			return false
+		}
+		q := r.URL.Query()
+		q.Set(redirectMarker, "1")
+		u := url.URL{Scheme: scheme(r), Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: q.Encode()}
+		s.record(rec)
+		http.Redirect(w, r, u.String(), http.StatusTemporaryRedirect)
+		return true
 	case ProxyAuthRequired:
 		w.Header().Set("Proxy-Authenticate", `Basic realm="corporate-proxy"`)
 		status, body = http.StatusProxyAuthRequired,

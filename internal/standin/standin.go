@@ -184,6 +184,29 @@ const (
 	ProxyRateLimited Fault = "proxy-rate-limited"
 )
 
+// Redirect faults, on any endpoint (token or API): Go's http.Client
+// follows them, and keeps the Authorization header when the target has the
+// same host name, whatever its port.
+const (
+	// Redirect307OtherOrigin: 307 Temporary Redirect to the same path and
+	// query on another origin (see SetRedirectTarget). A client that
+	// follows it re-sends the method and body (a token request with its
+	// Basic credentials) there.
+	Redirect307OtherOrigin Fault = "redirect-307-other-origin"
+	// Redirect302OtherOrigin: 302 Found to the same path and query on
+	// another origin (see SetRedirectTarget); a client follows it with a
+	// GET.
+	Redirect302OtherOrigin Fault = "redirect-302-other-origin"
+	// RedirectSameOrigin: 307 to the same URL on the same server, with
+	// "standin-redirected=1" added to the query; that second request is
+	// served normally (the marker is recorded in Requests, not seen by the
+	// endpoint).
+	RedirectSameOrigin Fault = "redirect-same-origin"
+)
+
+// redirectMarker marks the second leg of a RedirectSameOrigin.
+const redirectMarker = "standin-redirected"
+
 // Hang makes an endpoint wait until the client gives up, to test timeouts.
 const Hang Fault = "hang"
 
@@ -236,6 +259,7 @@ type Server struct {
 	reachable  map[string]bool // the workspace slugs tokens reach; nil: all
 	uuids      int             // UUIDs made so far
 	cursorKey  []byte          // signs the cursors of APICursorPages
+	redirectTo string          // the other origin of Redirect307OtherOrigin and Redirect302OtherOrigin
 
 	tokenRequests atomic.Int64
 	apiRequests   atomic.Int64
@@ -334,6 +358,17 @@ func (s *Server) SetExpiresIn(seconds int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts.ExpiresIn = seconds
+}
+
+// SetRedirectTarget sets the origin that Redirect307OtherOrigin and
+// Redirect302OtherOrigin send clients to, such as the URL of another
+// httptest.Server on the same host ("http://127.0.0.1:40124"); the
+// request's path and query are appended. Unset, it is the request's host
+// name on port 9 (discard), where nothing normally listens.
+func (s *Server) SetRedirectTarget(origin string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.redirectTo = strings.TrimSuffix(origin, "/")
 }
 
 // SetReachableWorkspaces limits what tokens reach to the workspaces with
@@ -440,7 +475,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	if endpoint != "" && s.serveInFront(w, r, endpoint, rec) {
+	// The second leg of a RedirectSameOrigin: recorded with the marker,
+	// served without it.
+	redirected := false
+	if q := r.URL.Query(); q.Has(redirectMarker) {
+		q.Del(redirectMarker)
+		r.URL.RawQuery, redirected = q.Encode(), true
+	}
+	if endpoint != "" && s.serveInFront(w, r, endpoint, rec, redirected) {
 		return
 	}
 	s.serve(w, r, rec)

@@ -950,3 +950,118 @@ func TestHugeData(t *testing.T) {
 		}
 	})
 }
+
+func TestRedirects(t *testing.T) {
+	// other is another origin on the same host, recording what reaches it.
+	type seen struct{ method, path, auth, body string }
+	var mu sync.Mutex
+	var got []seen
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, seen{r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), string(body)})
+		mu.Unlock()
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer other.Close()
+
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	tests := []struct {
+		name     string
+		endpoint Endpoint
+		fault    Fault
+		method   string
+		path     string
+		status   int    // without following
+		location string // without following, relative to other or to the stand-in ("same:")
+		followed int    // the status after following
+		atOther  string // the method that reaches other, if any
+	}{
+		{"token, 307 away", TokenEndpoint, Redirect307OtherOrigin, "POST", "/site/oauth2/access_token", 307,
+			"/site/oauth2/access_token", 418, "POST"},
+		{"token, 302 away", TokenEndpoint, Redirect302OtherOrigin, "POST", "/site/oauth2/access_token", 302,
+			"/site/oauth2/access_token", 418, "GET"},
+		{"repositories, 302 away", RepositoriesAPI, Redirect302OtherOrigin, "GET", "/2.0/repositories/bitbucket-demo?page=2&pagelen=10", 302,
+			"/2.0/repositories/bitbucket-demo?page=2&pagelen=10", 418, "GET"},
+		{"user workspaces, 307 away", UserWorkspaces, Redirect307OtherOrigin, "GET", "/2.0/user/workspaces", 307,
+			"/2.0/user/workspaces", 418, "GET"},
+		{"token, same origin", TokenEndpoint, RedirectSameOrigin, "POST", "/site/oauth2/access_token", 307,
+			"same:/site/oauth2/access_token?standin-redirected=1", 200, ""},
+		{"workspace, same origin", WorkspaceAPI, RedirectSameOrigin, "GET", "/2.0/workspaces/bitbucket-demo?fields=slug", 307,
+			"same:/2.0/workspaces/bitbucket-demo?fields=slug&standin-redirected=1", 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv, _ := start(t)
+			bearer := token(t, srv.URL)
+			s.SetFault(tt.endpoint, tt.fault)
+			s.SetRedirectTarget(other.URL)
+			do := func(c *http.Client) *http.Response {
+				var body io.Reader
+				if tt.method == "POST" {
+					body = strings.NewReader("grant_type=client_credentials")
+				}
+				req, _ := http.NewRequest(tt.method, srv.URL+tt.path, body)
+				if tt.method == "POST" {
+					req.Header.Set("Content-Type", form)
+					req.SetBasicAuth(DemoKey, DemoSecret)
+				} else {
+					req.Header.Set("Authorization", bearer)
+				}
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body) //nolint:errcheck // only the status matters
+				resp.Body.Close()
+				return resp
+			}
+			resp := do(noFollow)
+			want := other.URL + tt.location
+			if rest, ok := strings.CutPrefix(tt.location, "same:"); ok {
+				want = srv.URL + rest
+			}
+			if resp.StatusCode != tt.status || resp.Header.Get("Location") != want {
+				t.Errorf("%d Location %q, want %d %q", resp.StatusCode, resp.Header.Get("Location"), tt.status, want)
+			}
+
+			mu.Lock()
+			got = nil
+			mu.Unlock()
+			if resp := do(http.DefaultClient); resp.StatusCode != tt.followed {
+				t.Errorf("followed: %d, want %d", resp.StatusCode, tt.followed)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tt.atOther == "" {
+				if len(got) != 0 {
+					t.Errorf("other origin reached: %v", got)
+				}
+				reqs := s.Requests()
+				if last := reqs[len(reqs)-1]; !strings.Contains(last.RawQuery, "standin-redirected=1") {
+					t.Errorf("the second leg was recorded as %+v", last)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].method != tt.atOther {
+				t.Fatalf("other origin saw %v, want one %s", got, tt.atOther)
+			}
+			// What this shows: Go's client keeps the credentials on a
+			// redirect to the same host name on another port.
+			t.Logf("other origin saw %s %s with Authorization %q and body %q", got[0].method, got[0].path, got[0].auth, got[0].body)
+		})
+	}
+
+	t.Run("default target", func(t *testing.T) {
+		s, srv, _ := start(t)
+		s.SetFault(WorkspaceAPI, Redirect302OtherOrigin)
+		resp, err := noFollow.Get(srv.URL + "/2.0/workspaces/bitbucket-demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); loc != "http://127.0.0.1:9/2.0/workspaces/bitbucket-demo" {
+			t.Errorf("Location %q", loc)
+		}
+	})
+}
