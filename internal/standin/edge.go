@@ -1,10 +1,14 @@
 package standin
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // serveInFront plays what may stand between the app and Bitbucket
@@ -34,6 +38,9 @@ func (s *Server) serveInFront(w http.ResponseWriter, r *http.Request, e Endpoint
 		}
 		s.record(rec)
 		http.Redirect(w, r, target+r.URL.RequestURI(), code)
+		return true
+	case Drip:
+		s.drip(w, r, rec)
 		return true
 	case RedirectSameOrigin:
 		if redirected {
@@ -73,4 +80,55 @@ func (s *Server) serveInFront(w http.ResponseWriter, r *http.Request, e Endpoint
 	w.WriteHeader(status)
 	fmt.Fprint(w, body)
 	return true
+}
+
+// drip serves the request as usual into a buffer, then sends the headers at
+// once and the body slowly (see Drip), until done or the client goes away.
+func (s *Server) drip(w http.ResponseWriter, r *http.Request, rec Request) {
+	s.dripping.Add(1)
+	defer s.dripping.Add(-1)
+	buf := &bufferedResponse{header: http.Header{}}
+	s.serve(buf, r, rec)
+	maps.Copy(w.Header(), buf.header)
+	w.Header().Del("Content-Length")
+	w.WriteHeader(cmp.Or(buf.status, http.StatusOK))
+	rc := http.NewResponseController(w)
+	if rc.Flush() != nil {
+		return
+	}
+	s.mu.Lock()
+	n, every := s.dripBytes, s.dripEvery
+	s.mu.Unlock()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for body := buf.body.Bytes(); len(body) > 0; body = body[min(n, len(body)):] {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+		}
+		if _, err := w.Write(body[:min(n, len(body))]); err != nil || rc.Flush() != nil {
+			return
+		}
+	}
+}
+
+// bufferedResponse is an http.ResponseWriter that keeps the response.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	b.WriteHeader(http.StatusOK)
+	return b.body.Write(p)
 }

@@ -204,6 +204,14 @@ const (
 	RedirectSameOrigin Fault = "redirect-same-origin"
 )
 
+// Drip answers 200 (or whatever the endpoint would answer) with the
+// headers at once, then the body a few bytes at a time (8 bytes every 100
+// ms unless SetDripRate says otherwise), so that the whole body takes
+// longer than a client's timeout: a token answer takes about 3 s, a page of
+// repositories minutes. It stops when the client goes away; Dripping counts
+// the answers still dripping. Any endpoint.
+const Drip Fault = "drip"
+
 // redirectMarker marks the second leg of a RedirectSameOrigin.
 const redirectMarker = "standin-redirected"
 
@@ -260,10 +268,13 @@ type Server struct {
 	uuids      int             // UUIDs made so far
 	cursorKey  []byte          // signs the cursors of APICursorPages
 	redirectTo string          // the other origin of Redirect307OtherOrigin and Redirect302OtherOrigin
+	dripBytes  int             // what Drip sends at a time
+	dripEvery  time.Duration   // and how often
 
 	tokenRequests atomic.Int64
 	apiRequests   atomic.Int64
 	newConns      atomic.Int64
+	dripping      atomic.Int64
 }
 
 type issued struct {
@@ -294,6 +305,7 @@ func New(opts Options) *Server {
 		faults: map[Endpoint]Fault{},
 		tokens: map[string]issued{},
 	}
+	s.dripBytes, s.dripEvery = 8, 100*time.Millisecond
 	s.cursorKey = make([]byte, 32)
 	rand.Read(s.cursorKey) //nolint:errcheck // crypto/rand.Read never fails
 	s.data, s.order = demoData(s.newUUID)
@@ -359,6 +371,18 @@ func (s *Server) SetExpiresIn(seconds int) {
 	defer s.mu.Unlock()
 	s.opts.ExpiresIn = seconds
 }
+
+// SetDripRate sets how fast Drip sends a body: n bytes every d (8 bytes
+// every 100 ms by default).
+func (s *Server) SetDripRate(n int, every time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dripBytes, s.dripEvery = max(n, 1), max(every, time.Millisecond)
+}
+
+// Dripping counts the Drip answers still being sent: it drops back once
+// their clients have gone away (or read them to the end).
+func (s *Server) Dripping() int { return int(s.dripping.Load()) }
 
 // SetRedirectTarget sets the origin that Redirect307OtherOrigin and
 // Redirect302OtherOrigin send clients to, such as the URL of another

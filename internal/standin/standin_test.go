@@ -1065,3 +1065,64 @@ func TestRedirects(t *testing.T) {
 		}
 	})
 }
+
+func TestDrip(t *testing.T) {
+	tests := []struct {
+		name      string
+		endpoint  Endpoint
+		path      string
+		rate      int           // bytes per 10 ms; 0: the default rate
+		timeout   time.Duration // of the client
+		completes bool
+	}{
+		{"token, default rate, outlasts a 500 ms timeout", TokenEndpoint, "/site/oauth2/access_token", 0, 500 * time.Millisecond, false},
+		{"repositories, outlasts a 300 ms timeout", RepositoriesAPI, "/2.0/repositories/bitbucket-demo", 20, 300 * time.Millisecond, false},
+		{"token, fast drip completes", TokenEndpoint, "/site/oauth2/access_token", 64, 5 * time.Second, true},
+		{"workspace, fast drip completes", WorkspaceAPI, "/2.0/workspaces/bitbucket-demo", 200, 5 * time.Second, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv, _ := start(t)
+			bearer := token(t, srv.URL)
+			s.SetFault(tt.endpoint, Drip)
+			if tt.rate != 0 {
+				s.SetDripRate(tt.rate, 10*time.Millisecond)
+			}
+			var req *http.Request
+			if tt.endpoint == TokenEndpoint {
+				req, _ = http.NewRequest("POST", srv.URL+tt.path, strings.NewReader("grant_type=client_credentials"))
+				req.Header.Set("Content-Type", form)
+				req.SetBasicAuth(DemoKey, DemoSecret)
+			} else {
+				req, _ = http.NewRequest("GET", srv.URL+tt.path, nil)
+				req.Header.Set("Authorization", bearer)
+			}
+			client := &http.Client{Timeout: tt.timeout}
+			began := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("the headers did not come at once: %v", err)
+			}
+			if resp.StatusCode != 200 || time.Since(began) > tt.timeout/2 {
+				t.Errorf("%d after %v, want 200 at once", resp.StatusCode, time.Since(began))
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if tt.completes {
+				if err != nil || !json.Valid(body) {
+					t.Errorf("%v: %q", err, body)
+				}
+			} else if err == nil || len(body) == 0 {
+				t.Errorf("read %d bytes, error %v; want some bytes, then the client's timeout", len(body), err)
+			}
+			// The stand-in stops dripping once the client has gone.
+			deadline := time.Now().Add(2 * time.Second)
+			for s.Dripping() != 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := s.Dripping(); n != 0 {
+				t.Errorf("%d answers still dripping after the client left", n)
+			}
+		})
+	}
+}
