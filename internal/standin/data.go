@@ -2,7 +2,9 @@ package standin
 
 import (
 	"fmt"
+	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -88,11 +90,9 @@ func (r repo) json(base string, ws *workspace) map[string]any {
 		},
 		"project": map[string]any{"type": "project", "key": "DEMO", "name": "Demo"},
 		"links": map[string]any{
-			"self": map[string]string{"href": base + "/2.0/repositories/" + full},
-			"html": map[string]string{"href": base + "/" + full},
-			"clone": []map[string]string{
-				{"name": "https", "href": base + "/" + full + ".git"},
-			},
+			"self":  map[string]string{"href": base + "/2.0/repositories/" + full},
+			"html":  map[string]string{"href": base + "/" + full},
+			"clone": cloneLinks(base, full),
 		},
 	}
 	if r.language != "" { // like Bitbucket, an empty repository has no main branch
@@ -173,4 +173,25 @@ func extraWorkspace(i int, created time.Time, uuid func() string) *workspace {
 		})
 	}
 	return ws
+}
+
+// cloneUser is the user name in the stand-in's https clone links; Bitbucket
+// puts the caller's user name there.
+const cloneUser = "demo-user"
+
+// cloneLinks are a repository's links.clone as Bitbucket writes them: https
+// with a user name in it (https://{user}@bitbucket.org/{full_name}.git) and
+// scp-style ssh (git@bitbucket.org:{full_name}.git, no port: the stand-in
+// serves no ssh). full goes in as it is, unescaped, as Bitbucket's slugs
+// need no escaping.
+func cloneLinks(base, full string) []map[string]string {
+	scheme, host, _ := strings.Cut(base, "://")
+	hostname, _, err := net.SplitHostPort(host)
+	if err != nil {
+		hostname = host
+	}
+	return []map[string]string{
+		{"name": "https", "href": scheme + "://" + cloneUser + "@" + host + "/" + full + ".git"},
+		{"name": "ssh", "href": "git@" + hostname + ":" + full + ".git"},
+	}
 }

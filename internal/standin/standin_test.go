@@ -1126,3 +1126,35 @@ func TestDrip(t *testing.T) {
 		})
 	}
 }
+
+func TestCloneLinks(t *testing.T) {
+	_, srv, _ := start(t)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	hostname := host[:strings.LastIndex(host, ":")]
+	_, _, v := getJSON(t, srv.URL+"/2.0/repositories/bitbucket-demo?sort=name", token(t, srv.URL))
+	byName := map[string]map[string]any{}
+	for _, r := range v["values"].([]any) {
+		byName[r.(map[string]any)["name"].(string)] = r.(map[string]any)
+	}
+	tests := []struct {
+		repo, name, href string
+	}{
+		{"api-gateway", "https", "http://demo-user@" + host + "/bitbucket-demo/api-gateway.git"},
+		{"api-gateway", "ssh", "git@" + hostname + ":bitbucket-demo/api-gateway.git"},
+		{"auth-service", "https", "http://demo-user@" + host + "/bitbucket-demo/auth-service.git"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.repo+"/"+tt.name, func(t *testing.T) {
+			links := byName[tt.repo]["links"].(map[string]any)["clone"].([]any)
+			for _, l := range links {
+				if l := l.(map[string]any); l["name"] == tt.name {
+					if l["href"] != tt.href {
+						t.Errorf("href %q, want %q", l["href"], tt.href)
+					}
+					return
+				}
+			}
+			t.Errorf("no %s clone link in %v", tt.name, links)
+		})
+	}
+}
