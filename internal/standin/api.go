@@ -135,8 +135,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			v["name"] = `<script>alert("workspace")</script>`
 			v["links"] = map[string]any{"html": map[string]string{"href": "javascript:alert(1)"}}
 		}
-		if fault == APILongStrings {
+		switch fault {
+		case APILongStrings:
 			v["name"] = longName
+		case APIShellData:
+			v["name"] = shellSyntax[0]
 		}
 		writeJSON(w, http.StatusOK, v)
 	case RepositoriesAPI:
@@ -145,8 +148,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			apiError(w, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", segs[1]), nil)
 			return
 		}
-		values := make([]any, len(ws.repos))
-		for i, repo := range ws.repos {
+		repos := ws.repos
+		if fault == APIShellData {
+			repos = shellRepos
+		}
+		values := make([]any, len(repos))
+		for i, repo := range repos {
 			v := repo.json(base, ws)
 			if fault == APIHostileData {
 				v["name"] = `<img src=x onerror=alert(1)>`
@@ -171,6 +178,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 				v["workspace"].(map[string]any)["slug"] = slug + "-" + longSlug
 			}
 			values = append(values, v)
+		}
+		if fault == APIShellData {
+			sh := &workspace{slug: shellSyntax[0], uuid: "{6d1f0c2a-ffff-4b7e-9a3c-5e8d2f1bffff}"}
+			values = append(values, sh.access(base, false))
 		}
 		s.mu.Unlock()
 		s.writePage(w, r, values, fault, workspaceAccessSort)

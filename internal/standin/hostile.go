@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // echoTokenRequest answers a token request with the request itself in the
@@ -91,3 +92,31 @@ func (s *Server) flood(w http.ResponseWriter, r *http.Request, e Endpoint) {
 		fmt.Fprintf(w, `%s, "members": [%s]}`, head[:len(head)-1], emptyObjects)
 	}
 }
+
+// shellSyntax is what APIShellData puts in names, slugs and links.
+var shellSyntax = []string{
+	"x;touch /tmp/pwned",
+	"$(id)",
+	"`id`",
+	`it's "quoted"`,
+	"--upload-pack=touch /tmp/pwned",
+	"x && curl -s http://127.0.0.1:9/x | sh",
+	"x|tee /tmp/pwned",
+	"x\ntouch /tmp/pwned",
+	"../../../../tmp/pwned",
+	"${HOME}",
+}
+
+// shellRepos are APIShellData's repositories.
+var shellRepos = func() []repo {
+	at := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	repos := make([]repo, len(shellSyntax))
+	for i, s := range shellSyntax {
+		repos[i] = repo{
+			name: s, slug: s, description: "Repository named " + s, language: "shell", private: true,
+			created: at, updated: at.Add(time.Duration(i) * time.Hour),
+			uuid: fmt.Sprintf("{6d1f0c2a-eeee-4b7e-9a3c-5e8d2f1b%04x}", i),
+		}
+	}
+	return repos
+}()

@@ -166,6 +166,16 @@ const (
 	// after the real ones (about 80 KiB); the API's X-OAuth-Scopes header
 	// then lists them all.
 	TokenLongScope Fault = "token-long-scope"
+
+	// APIShellData puts shell syntax where a careless app would paste it
+	// into a command line: /2.0/repositories/{workspace} lists repositories
+	// whose name, slug, full_name and links (html, clone https
+	// "http://demo-user@HOST/WORKSPACE/SLUG.git", clone ssh) carry, raw,
+	// "x;touch /tmp/pwned", "$(id)", "`id`", quotes, an option
+	// ("--upload-pack=..."), a pipe, a newline and "../"; the workspace's
+	// name is "x;touch /tmp/pwned", and /2.0/user/workspaces lists one
+	// more workspace with that slug.
+	APIShellData Fault = "api-shell-data"
 )
 
 // Faults of what stands between the app and Bitbucket, on any endpoint

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1157,4 +1158,48 @@ func TestCloneLinks(t *testing.T) {
 			t.Errorf("no %s clone link in %v", tt.name, links)
 		})
 	}
+}
+
+func TestShellData(t *testing.T) {
+	s, srv, _ := start(t)
+	bearer := token(t, srv.URL)
+	for _, e := range []Endpoint{RepositoriesAPI, WorkspaceAPI, UserWorkspaces} {
+		s.SetFault(e, APIShellData)
+	}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	repos := map[string]map[string]any{}
+	for _, p := range follow(t, srv.URL+"/2.0/repositories/bitbucket-demo?pagelen=100", bearer) {
+		for _, r := range p["values"].([]any) {
+			repos[r.(map[string]any)["slug"].(string)] = r.(map[string]any)
+		}
+	}
+	tests := []string{"x;touch /tmp/pwned", "$(id)", "`id`", `it's "quoted"`, "--upload-pack=touch /tmp/pwned",
+		"x|tee /tmp/pwned", "x\ntouch /tmp/pwned", "../../../../tmp/pwned"}
+	for _, slug := range tests {
+		t.Run(slug, func(t *testing.T) {
+			r, ok := repos[slug]
+			if !ok {
+				t.Fatalf("no repository with slug %q", slug)
+			}
+			links := r["links"].(map[string]any)
+			clone := map[string]string{}
+			for _, c := range links["clone"].([]any) {
+				clone[c.(map[string]any)["name"].(string)] = c.(map[string]any)["href"].(string)
+			}
+			full := "bitbucket-demo/" + slug
+			if r["name"] != slug || r["full_name"] != full ||
+				links["html"].(map[string]any)["href"] != srv.URL+"/"+full ||
+				clone["https"] != "http://demo-user@"+host+"/"+full+".git" ||
+				!strings.HasSuffix(clone["ssh"], ":"+full+".git") {
+				t.Errorf("repository %v", r)
+			}
+		})
+	}
+	t.Run("workspace and listing", func(t *testing.T) {
+		_, _, v := getJSON(t, srv.URL+"/2.0/workspaces/bitbucket-demo", bearer)
+		_, _, l := getJSON(t, srv.URL+"/2.0/user/workspaces", bearer)
+		if v["name"] != "x;touch /tmp/pwned" || !slices.Contains(listedSlugs(l), "x;touch /tmp/pwned") {
+			t.Errorf("workspace %v, listing %v", v["name"], listedSlugs(l))
+		}
+	})
 }
