@@ -6,19 +6,46 @@
 // the app's requests the way Bitbucket would and inject faults (latency,
 // errors, hostile data). It is not code to copy into your project.
 //
-// What it imitates, and how, follows ../shared/bitbucket-facts.md:
+// Where a stand-in is more regular than Bitbucket, it hides bugs; so this
+// one is as irregular as ../shared/bitbucket-facts.md says Bitbucket is,
+// by default where that costs the demo nothing and behind a Fault or a
+// setter otherwise. What it imitates, and how:
 //
 //   - POST /site/oauth2/access_token: HTTP Basic client authentication (the key
 //     and secret query-unescaped, as golang.org/x/oauth2 escapes them), a form
 //     body with grant_type=client_credentials, the 2026 token shape
-//     ({"access_token","scope","expires_in":7200,"token_type":"bearer"}) and
-//     Bitbucket's flat {"error","error_description"} bodies for failures.
+//     ({"access_token","scope","expires_in":7200,"token_type":"bearer"}) for
+//     a consumer granted Account: Read and Repositories: Read, and
+//     Bitbucket's flat {"error","error_description"} bodies for failures;
+//     behind faults, the RFC 6749 §5.2 errors the May 2026 changes may bring
+//     (invalid_client with 401, invalid_request, unauthorized_client,
+//     unsupported_grant_type), the pre-2026 shape, and rate limits.
 //   - GET /2.0/workspaces/{workspace}, GET /2.0/repositories/{workspace}
-//     (paginated) and GET /2.0/user/workspaces, with Bearer-only
-//     authentication, Bitbucket's nested {"type":"error"} bodies, 404s for
-//     unknown workspaces and routes, and 410 for the endpoints removed in 2026.
+//     (paginated) and GET /2.0/user/workspaces (paginated, items in the
+//     spec's workspace_access shape), with Bearer-only authentication,
+//     Bitbucket's nested {"type":"error"} bodies, x-oauth-scopes headers,
+//     404s for unknown workspaces and routes, and 410 for the endpoints
+//     removed in 2026. A workspace may be named by its {UUID}; answers carry
+//     the slug. Repositories carry clone links with a user name in them.
+//   - Pagination: pagelen (10 by default, at most 100), page, size, absolute
+//     next and previous links that keep sort, q, fields and pagelen, and
+//     ?sort= (repositories by name, slug, full_name, created_on or
+//     updated_on, workspaces by slug, "-" first for descending; other fields
+//     are a 400; q and fields are kept, not applied); behind faults, cursor pages
+//     with an opaque page, answers without size or pagelen, an empty first
+//     page, an order that shifts between pages, and spec-typed strings.
+//   - What an app_user token (client credentials since May 2026) may meet:
+//     /2.0/user/workspaces refusing it with 401 or 403, and a consumer
+//     that reaches only its own workspace (SetReachableWorkspaces).
+//   - What stands in between: proxies answering 407 or HTML 401/403/429,
+//     redirects to the same or another origin, a body that drips in slower
+//     than a client's timeout, and hangs.
+//   - Hostile answers for security tests: errors that echo the credentials
+//     back, bodies of a MiB or more, very long names and scopes, and names
+//     and links carrying HTML, script or shell syntax.
 //
-// How it differs from Bitbucket is listed in the README.
+// Each Fault's comment says the exact answer it produces. How the stand-in
+// differs from Bitbucket is listed in the README.
 package standin
 
 import (
