@@ -2,6 +2,9 @@ package standin
 
 import (
 	"fmt"
+	"net"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -43,6 +46,30 @@ func (ws *workspace) json(base string) map[string]any {
 	}
 }
 
+// access is the workspace as an item of GET /2.0/user/workspaces, in the
+// shape of the spec's workspace_access: the workspace is a workspace_base,
+// whose links are avatar and self only (no html). stringAdmin types
+// administrator as the spec's schema does, a string.
+func (ws *workspace) access(base string, stringAdmin bool) map[string]any {
+	var admin any = ws.admin
+	if stringAdmin {
+		admin = strconv.FormatBool(ws.admin)
+	}
+	return map[string]any{
+		"type":          "workspace_access",
+		"administrator": admin,
+		"workspace": map[string]any{
+			"type": "workspace_base",
+			"uuid": ws.uuid,
+			"slug": ws.slug,
+			"links": map[string]any{
+				"avatar": map[string]string{"href": base + "/workspaces/" + ws.slug + "/avatar/?ts=1732792800"},
+				"self":   map[string]string{"href": base + "/2.0/workspaces/" + ws.slug},
+			},
+		},
+	}
+}
+
 func (r repo) json(base string, ws *workspace) map[string]any {
 	full := ws.slug + "/" + r.slug
 	v := map[string]any{
@@ -63,11 +90,9 @@ func (r repo) json(base string, ws *workspace) map[string]any {
 		},
 		"project": map[string]any{"type": "project", "key": "DEMO", "name": "Demo"},
 		"links": map[string]any{
-			"self": map[string]string{"href": base + "/2.0/repositories/" + full},
-			"html": map[string]string{"href": base + "/" + full},
-			"clone": []map[string]string{
-				{"name": "https", "href": base + "/" + full + ".git"},
-			},
+			"self":  map[string]string{"href": base + "/2.0/repositories/" + full},
+			"html":  map[string]string{"href": base + "/" + full},
+			"clone": cloneLinks(base, full),
 		},
 	}
 	if r.language != "" { // like Bitbucket, an empty repository has no main branch
@@ -76,7 +101,7 @@ func (r repo) json(base string, ws *workspace) map[string]any {
 	return v
 }
 
-func demoData() (map[string]*workspace, []string) {
+func demoData(uuid func() string) (map[string]*workspace, []string) {
 	epoch := time.Date(2024, 3, 4, 9, 30, 0, 0, time.UTC)
 	demo := &workspace{slug: "bitbucket-demo", name: "Bitbucket Demo", admin: true, private: true, created: epoch}
 	labs := &workspace{slug: "demo-labs", name: "Demo Labs", created: epoch.Add(200 * 24 * time.Hour)}
@@ -122,11 +147,6 @@ func demoData() (map[string]*workspace, []string) {
 			updated:     time.Date(2026, 10, 2, 8, 15, 0, 0, time.UTC).Add(-time.Duration(i) * 30 * time.Hour),
 		})
 	}
-	n := 0
-	uuid := func() string {
-		n++
-		return fmt.Sprintf("{6d1f0c2a-%04x-4b7e-9a3c-5e8d2f1b%04x}", n, n)
-	}
 	demo.uuid, labs.uuid = uuid(), uuid()
 	for _, ws := range []*workspace{demo, labs} {
 		for i := range ws.repos {
@@ -134,4 +154,44 @@ func demoData() (map[string]*workspace, []string) {
 		}
 	}
 	return map[string]*workspace{demo.slug: demo, labs.slug: labs}, []string{demo.slug, labs.slug}
+}
+
+// extraWorkspace is the workspace AddWorkspaces adds as the ith extra one
+// (from 1).
+func extraWorkspace(i int, created time.Time, uuid func() string) *workspace {
+	ws := &workspace{
+		slug: fmt.Sprintf("extra-workspace-%03d", i), name: fmt.Sprintf("Extra Workspace %d", i),
+		admin: i%2 == 1, private: true, created: created, uuid: uuid(),
+	}
+	for j, name := range []string{"service-a", "service-b"} {
+		ws.repos = append(ws.repos, repo{
+			name: name, slug: name, language: "go", private: true,
+			description: fmt.Sprintf("Service %c of %s.", 'A'+j, ws.name),
+			created:     created.Add(time.Duration(j) * time.Hour),
+			updated:     created.Add(time.Duration(30+j) * 24 * time.Hour),
+			uuid:        uuid(),
+		})
+	}
+	return ws
+}
+
+// cloneUser is the user name in the stand-in's https clone links; Bitbucket
+// puts the caller's user name there.
+const cloneUser = "demo-user"
+
+// cloneLinks are a repository's links.clone as Bitbucket writes them: https
+// with a user name in it (https://{user}@bitbucket.org/{full_name}.git) and
+// scp-style ssh (git@bitbucket.org:{full_name}.git, no port: the stand-in
+// serves no ssh). full goes in as it is, unescaped, as Bitbucket's slugs
+// need no escaping.
+func cloneLinks(base, full string) []map[string]string {
+	scheme, host, _ := strings.Cut(base, "://")
+	hostname, _, err := net.SplitHostPort(host)
+	if err != nil {
+		hostname = host
+	}
+	return []map[string]string{
+		{"name": "https", "href": scheme + "://" + cloneUser + "@" + host + "/" + full + ".git"},
+		{"name": "ssh", "href": "git@" + hostname + ":" + full + ".git"},
+	}
 }

@@ -6,31 +6,55 @@
 // the app's requests the way Bitbucket would and inject faults (latency,
 // errors, hostile data). It is not code to copy into your project.
 //
-// What it imitates, and how, follows ../shared/bitbucket-facts.md:
+// Where a stand-in is more regular than Bitbucket, it hides bugs; so this
+// one is as irregular as ../shared/bitbucket-facts.md says Bitbucket is,
+// by default where that costs the demo nothing and behind a Fault or a
+// setter otherwise. What it imitates, and how:
 //
 //   - POST /site/oauth2/access_token: HTTP Basic client authentication (the key
 //     and secret query-unescaped, as golang.org/x/oauth2 escapes them), a form
 //     body with grant_type=client_credentials, the 2026 token shape
-//     ({"access_token","scope","expires_in":7200,"token_type":"bearer"}) and
-//     Bitbucket's flat {"error","error_description"} bodies for failures.
+//     ({"access_token","scope","expires_in":7200,"token_type":"bearer"}) for
+//     a consumer granted Account: Read and Repositories: Read, and
+//     Bitbucket's flat {"error","error_description"} bodies for failures;
+//     behind faults, the RFC 6749 §5.2 errors the May 2026 changes may bring
+//     (invalid_client with 401, invalid_request, unauthorized_client,
+//     unsupported_grant_type), the pre-2026 shape, and rate limits.
 //   - GET /2.0/workspaces/{workspace}, GET /2.0/repositories/{workspace}
-//     (paginated) and GET /2.0/user/workspaces, with Bearer-only
-//     authentication, Bitbucket's nested {"type":"error"} bodies, 404s for
-//     unknown workspaces and routes, and 410 for the endpoints removed in 2026.
+//     (paginated) and GET /2.0/user/workspaces (paginated, items in the
+//     spec's workspace_access shape), with Bearer-only authentication,
+//     Bitbucket's nested {"type":"error"} bodies, x-oauth-scopes headers,
+//     404s for unknown workspaces and routes, and 410 for the endpoints
+//     removed in 2026. A workspace may be named by its {UUID}; answers carry
+//     the slug. Repositories carry clone links with a user name in them.
+//   - Pagination: pagelen (10 by default, at most 100), page, size, absolute
+//     next and previous links that keep sort, q, fields and pagelen, and
+//     ?sort= (repositories by name, slug, full_name, created_on or
+//     updated_on, workspaces by slug, "-" first for descending; other fields
+//     are a 400; q and fields are kept, not applied); behind faults, cursor pages
+//     with an opaque page, answers without size or pagelen, an empty first
+//     page, an order that shifts between pages, and spec-typed strings.
+//   - What an app_user token (client credentials since May 2026) may meet:
+//     /2.0/user/workspaces refusing it with 401 or 403, and a consumer
+//     that reaches only its own workspace (SetReachableWorkspaces).
+//   - What stands in between: proxies answering 407 or HTML 401/403/429,
+//     redirects to the same or another origin, a body that drips in slower
+//     than a client's timeout, and hangs.
+//   - Hostile answers for security tests: errors that echo the credentials
+//     back, bodies of a MiB or more, very long names and scopes, and names
+//     and links carrying HTML, script or shell syntax.
 //
-// How it differs from Bitbucket is listed in the README.
+// Each Fault's comment says the exact answer it produces. How the stand-in
+// differs from Bitbucket is listed in the README.
 package standin
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,8 +68,11 @@ const (
 )
 
 // DefaultScopes are the scopes of the demo consumer: the permissions
-// Account: Read, Workspace membership: Read and Repositories: Read.
-const DefaultScopes = "account repository team"
+// Account: Read and Repositories: Read, the least the app needs
+// (/2.0/user/workspaces needs account, /2.0/repositories/{workspace} needs
+// repository, /2.0/workspaces/{workspace} needs none). "team" is not in
+// Bitbucket's current scope list and the app needs nothing it would grant.
+const DefaultScopes = "account repository"
 
 // Fault is a switch that makes an endpoint misbehave the way Bitbucket (or
 // the network in front of it) sometimes does.
@@ -62,6 +89,26 @@ const (
 	TokenNoExpiresIn   Fault = "token-no-expires-in"   // a token without "expires_in"
 	TokenNotPrivate    Fault = "token-not-private"     // the consumer is not marked private
 	TokenLegacyShape   Fault = "token-legacy-shape"    // the pre-2026 shape: "scopes", a refresh_token, "state"
+
+	// TokenRateLimited: 429, text/plain "Rate limit for this resource has
+	// been exceeded", no Retry-After (as the API's 429).
+	TokenRateLimited Fault = "token-rate-limited"
+	// TokenInvalidClient: 401 {"error":"invalid_client","error_description":
+	// "Invalid client credentials"} with WWW-Authenticate: Basic, whatever
+	// the credentials (RFC 6749 §5.2, as the May 2026 changes may answer).
+	TokenInvalidClient Fault = "token-invalid-client"
+	// TokenNoCallback: 400 {"error":"invalid_request","error_description":
+	// "No callback uri defined for the OAuth client."}, after the
+	// credentials and grant check out (the consumer has no callback URL).
+	TokenNoCallback Fault = "token-no-callback"
+	// TokenPublicConsumer: as TokenNotPrivate but in RFC 6749 terms: 400
+	// {"error":"unauthorized_client"} with the same description (Cannot use
+	// client_credentials with a consumer marked as "public". ...).
+	TokenPublicConsumer Fault = "token-public-consumer"
+	// TokenUnsupportedGrant: 400 {"error":"unsupported_grant_type",
+	// "error_description":"Unsupported grant type: client_credentials"} (the
+	// grant sent, or None) once the credentials check out.
+	TokenUnsupportedGrant Fault = "token-unsupported-grant"
 )
 
 // Faults of the API endpoints.
@@ -74,7 +121,136 @@ const (
 	APIHugeBody     Fault = "api-huge-body"     // 200 with a body of several MiB
 	APIHostileData  Fault = "api-hostile-data"  // names and links carrying HTML, script and javascript: URLs
 	APIRemoved      Fault = "api-removed"       // 410, as for the endpoints Bitbucket removed in 2026
+
+	// APIStringTypes types fields the way the spec's schemas do rather
+	// than the way its examples do: "page" of a paginated answer is a
+	// string ("1"), and "administrator" of /2.0/user/workspaces items is
+	// "true" or "false".
+	APIStringTypes Fault = "api-string-types"
+
+	// APITokenNotSupported answers 401 "Token is invalid, expired, or not
+	// supported for this endpoint." to every valid token, while the other
+	// endpoints accept it: what /2.0/user/workspaces may answer an
+	// app_user token.
+	APITokenNotSupported Fault = "api-token-not-supported"
+	// APIAuthMechanismRefused answers 403 "This API is not accessible by
+	// this authentication mechanism" to every valid token: the other
+	// answer /2.0/user/workspaces may give an app_user token.
+	APIAuthMechanismRefused Fault = "api-auth-mechanism-refused"
+
+	// Pagination as the spec allows it to vary (paginated endpoints only):
+	//
+	// APICursorPages paginates by cursor: "page" is an opaque URL-safe
+	// token (not a number), "size" and "previous" are absent, next carries
+	// the next cursor, and ?page= accepts only the stand-in's own cursors
+	// (any other value, a number included: 400 "Invalid page").
+	APICursorPages Fault = "api-cursor-pages"
+	// APINoSizeOrPagelen leaves "size" and "pagelen" out of every page.
+	APINoSizeOrPagelen Fault = "api-no-size-or-pagelen"
+	// APIEmptyFirstPage makes page 1 empty ("values": []) but with a next;
+	// the items come on the pages after it (page n holds what page n-1
+	// would), and size still counts them all.
+	APIEmptyFirstPage Fault = "api-empty-first-page"
+	// APIUnstableOrder cuts each page from a differently rotated order
+	// unless ?sort= is given, so that following next repeats some items and
+	// skips others (seen on Bitbucket: backstage/backstage#26854).
+	APIUnstableOrder Fault = "api-unstable-order"
 )
+
+// Hostile faults, for security tests: answers that carry the request's
+// credentials back, or data built to break what handles it.
+const (
+	// TokenEchoRequest: 400 JSON {"error":"invalid_request",
+	// "error_description":"Could not process the request. Authorization:
+	// Basic <base64 of key:secret>; body: <raw body>"}, whatever the
+	// credentials.
+	TokenEchoRequest Fault = "token-echo-request"
+	// TokenEchoHuge: 400 text/html of about 1 MiB (not JSON) that starts
+	// and ends with the request echoed: "Authorization: Basic <base64>"
+	// and the raw body.
+	TokenEchoHuge Fault = "token-echo-huge"
+	// APIEchoAuth401: 401 whose error message, and detail, carry the
+	// request's whole Authorization header: "Token is invalid, expired, or
+	// not supported for this endpoint. Authorization: Bearer <token>".
+	APIEchoAuth401 Fault = "api-echo-auth-401"
+	// APIEchoAuth403: 403 whose error message, and detail, carry the
+	// request's whole Authorization header: "Your credentials lack one or
+	// more required privilege scopes. Authorization: Bearer <token>".
+	APIEchoAuth403 Fault = "api-echo-auth-403"
+
+	// APIFlood answers 200 with far more than a page: on
+	// /2.0/repositories/{workspace}, about 1 MiB of empty repository objects
+	// ({"pagelen":10,"size":349525,"page":1,"values":[{},{},...]}); on
+	// /2.0/user/workspaces, 5,000 workspace_access items in one page (size
+	// 5000, pagelen 10, no next); on /2.0/workspaces/{workspace}, the
+	// workspace with a ~1 MiB "members" array of {}.
+	APIFlood Fault = "api-flood"
+	// APILongStrings makes names very long: the workspace's name and each
+	// repository's name (64 KiB, no spaces) and description (64 KiB of
+	// words); on /2.0/user/workspaces each slug gets 8 KiB more.
+	APILongStrings Fault = "api-long-strings"
+	// TokenLongScope grants, and names in "scope", 4,000 made-up scopes
+	// after the real ones (about 80 KiB); the API's X-OAuth-Scopes header
+	// then lists them all.
+	TokenLongScope Fault = "token-long-scope"
+
+	// APIShellData puts shell syntax where a careless app would paste it
+	// into a command line: /2.0/repositories/{workspace} lists repositories
+	// whose name, slug, full_name and links (html, clone https
+	// "http://demo-user@HOST/WORKSPACE/SLUG.git", clone ssh) carry, raw,
+	// "x;touch /tmp/pwned", "$(id)", "`id`", quotes, an option
+	// ("--upload-pack=..."), a pipe, a newline and "../"; the workspace's
+	// name is "x;touch /tmp/pwned", and /2.0/user/workspaces lists one
+	// more workspace with that slug.
+	APIShellData Fault = "api-shell-data"
+)
+
+// Faults of what stands between the app and Bitbucket, on any endpoint
+// (token or API). Their bodies are HTML, not Bitbucket's JSON.
+const (
+	// ProxyAuthRequired: 407 Proxy Authentication Required, with a
+	// Proxy-Authenticate header and an HTML body.
+	ProxyAuthRequired Fault = "proxy-auth-required"
+	// ProxyUnauthorized: 401 with a WWW-Authenticate: Basic header and an
+	// HTML body, as from a gateway that wants its own login.
+	ProxyUnauthorized Fault = "proxy-unauthorized"
+	// ProxyForbidden: 403 with an HTML "Access Denied" body, as from a web
+	// application firewall.
+	ProxyForbidden Fault = "proxy-forbidden"
+	// ProxyRateLimited: 429 with an HTML body and no Retry-After.
+	ProxyRateLimited Fault = "proxy-rate-limited"
+)
+
+// Redirect faults, on any endpoint (token or API): Go's http.Client
+// follows them, and keeps the Authorization header when the target has the
+// same host name, whatever its port.
+const (
+	// Redirect307OtherOrigin: 307 Temporary Redirect to the same path and
+	// query on another origin (see SetRedirectTarget). A client that
+	// follows it re-sends the method and body (a token request with its
+	// Basic credentials) there.
+	Redirect307OtherOrigin Fault = "redirect-307-other-origin"
+	// Redirect302OtherOrigin: 302 Found to the same path and query on
+	// another origin (see SetRedirectTarget); a client follows it with a
+	// GET.
+	Redirect302OtherOrigin Fault = "redirect-302-other-origin"
+	// RedirectSameOrigin: 307 to the same URL on the same server, with
+	// "standin-redirected=1" added to the query; that second request is
+	// served normally (the marker is recorded in Requests, not seen by the
+	// endpoint).
+	RedirectSameOrigin Fault = "redirect-same-origin"
+)
+
+// Drip answers 200 (or whatever the endpoint would answer) with the
+// headers at once, then the body a few bytes at a time (8 bytes every 100
+// ms unless SetDripRate says otherwise), so that the whole body takes
+// longer than a client's timeout: a token answer takes about 3 s, a page of
+// repositories minutes. It stops when the client goes away; Dripping counts
+// the answers still dripping. Any endpoint.
+const Drip Fault = "drip"
+
+// redirectMarker marks the second leg of a RedirectSameOrigin.
+const redirectMarker = "standin-redirected"
 
 // Hang makes an endpoint wait until the client gives up, to test timeouts.
 const Hang Fault = "hang"
@@ -97,6 +273,10 @@ type Options struct {
 	ExpiresIn   int              // token lifetime in seconds; 7200 when zero
 	Now         func() time.Time // the clock that expires tokens; time.Now when nil
 	NoRecord    bool             // keep Requests empty: demo mode serves for hours inside the app
+
+	// ExtraWorkspaces adds that many workspaces after the two demo ones
+	// (see AddWorkspaces).
+	ExtraWorkspaces int
 }
 
 // Request is what the stand-in saw of one request, for tests to assert on.
@@ -120,11 +300,18 @@ type Server struct {
 	everIssued []string
 	requests   []Request
 	data       map[string]*workspace
-	order      []string // workspace slugs in the order /2.0/user/workspaces lists them
+	order      []string        // workspace slugs in the order /2.0/user/workspaces lists them
+	reachable  map[string]bool // the workspace slugs tokens reach; nil: all
+	uuids      int             // UUIDs made so far
+	cursorKey  []byte          // signs the cursors of APICursorPages
+	redirectTo string          // the other origin of Redirect307OtherOrigin and Redirect302OtherOrigin
+	dripBytes  int             // what Drip sends at a time
+	dripEvery  time.Duration   // and how often
 
 	tokenRequests atomic.Int64
 	apiRequests   atomic.Int64
 	newConns      atomic.Int64
+	dripping      atomic.Int64
 }
 
 type issued struct {
@@ -155,7 +342,11 @@ func New(opts Options) *Server {
 		faults: map[Endpoint]Fault{},
 		tokens: map[string]issued{},
 	}
-	s.data, s.order = demoData()
+	s.dripBytes, s.dripEvery = 8, 100*time.Millisecond
+	s.cursorKey = make([]byte, 32)
+	rand.Read(s.cursorKey) //nolint:errcheck // crypto/rand.Read never fails
+	s.data, s.order = demoData(s.newUUID)
+	s.AddWorkspaces(opts.ExtraWorkspaces)
 	return s
 }
 
@@ -218,6 +409,76 @@ func (s *Server) SetExpiresIn(seconds int) {
 	s.opts.ExpiresIn = seconds
 }
 
+// SetDripRate sets how fast Drip sends a body: n bytes every d (8 bytes
+// every 100 ms by default).
+func (s *Server) SetDripRate(n int, every time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dripBytes, s.dripEvery = max(n, 1), max(every, time.Millisecond)
+}
+
+// Dripping counts the Drip answers still being sent: it drops back once
+// their clients have gone away (or read them to the end).
+func (s *Server) Dripping() int { return int(s.dripping.Load()) }
+
+// SetRedirectTarget sets the origin that Redirect307OtherOrigin and
+// Redirect302OtherOrigin send clients to, such as the URL of another
+// httptest.Server on the same host ("http://127.0.0.1:40124"); the
+// request's path and query are appended. Unset, it is the request's host
+// name on port 9 (discard), where nothing normally listens.
+func (s *Server) SetRedirectTarget(origin string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.redirectTo = strings.TrimSuffix(origin, "/")
+}
+
+// SetReachableWorkspaces limits what tokens reach to the workspaces with
+// the given slugs, as for a consumer owned by a personal workspace since May
+// 2026 (it reaches only that workspace): call it with "bitbucket-demo" for
+// that mode. /2.0/user/workspaces then lists only those workspaces, and
+// /2.0/workspaces/{workspace} and /2.0/repositories/{workspace} answer any
+// other workspace (by slug or UUID) with 404 "No workspace with identifier
+// 'X'.", the answer for a workspace that does not exist. 404 rather than
+// 403 is a choice: the facts list 404 for an unknown workspace and no 403
+// for this case, and Bitbucket does not tell a caller what exists beyond its
+// reach. With no slugs, tokens reach every workspace again.
+func (s *Server) SetReachableWorkspaces(slugs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(slugs) == 0 {
+		s.reachable = nil
+		return
+	}
+	s.reachable = map[string]bool{}
+	for _, slug := range slugs {
+		s.reachable[slug] = true
+	}
+}
+
+// AddWorkspaces adds n workspaces, listed by /2.0/user/workspaces after
+// the ones already there: "extra-workspace-001", "extra-workspace-002" and
+// so on, each with two repositories ("service-a", "service-b"),
+// administrator on every other one. Tokens reach them unless
+// SetReachableWorkspaces says otherwise.
+func (s *Server) AddWorkspaces(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	epoch := time.Date(2025, 1, 6, 10, 0, 0, 0, time.UTC)
+	for range n {
+		i := len(s.order) - 1 // 1 for the first extra workspace
+		ws := extraWorkspace(i, epoch.Add(time.Duration(i)*24*time.Hour), s.newUUID)
+		s.data[ws.slug] = ws
+		s.order = append(s.order, ws.slug)
+	}
+}
+
+// newUUID makes the next UUID, in braces as Bitbucket writes them. Call it
+// with s.mu held, or before s is shared.
+func (s *Server) newUUID() string {
+	s.uuids++
+	return fmt.Sprintf("{6d1f0c2a-%04x-4b7e-9a3c-5e8d2f1b%04x}", s.uuids, s.uuids)
+}
+
 // TokenRequests counts requests to the token endpoint.
 func (s *Server) TokenRequests() int { return int(s.tokenRequests.Load()) }
 
@@ -254,12 +515,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Count on arrival, so a test can wait for a request to be in flight.
 	path := r.URL.Path
-	isToken, isAPI := path == "/site/oauth2/access_token", strings.HasPrefix(path, "/2.0/")
+	var endpoint Endpoint
 	switch {
-	case isToken:
+	case path == tokenPath:
 		s.tokenRequests.Add(1)
-	case isAPI:
+		endpoint = TokenEndpoint
+	case strings.HasPrefix(path, "/2.0/"):
 		s.apiRequests.Add(1)
+		endpoint = endpointOf(r)
 	}
 
 	s.mu.Lock()
@@ -273,10 +536,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	// The second leg of a RedirectSameOrigin: recorded with the marker,
+	// served without it.
+	redirected := false
+	if q := r.URL.Query(); q.Has(redirectMarker) {
+		q.Del(redirectMarker)
+		r.URL.RawQuery, redirected = q.Encode(), true
+	}
+	if endpoint != "" && s.serveInFront(w, r, endpoint, rec, redirected) {
+		return
+	}
+	s.serve(w, r, rec)
+}
+
+// tokenPath is the path of the token endpoint.
+const tokenPath = "/site/oauth2/access_token"
+
+// serve answers as Bitbucket itself would (with the endpoints' own faults).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rec Request) {
 	switch {
-	case isToken:
+	case r.URL.Path == tokenPath:
 		s.serveToken(w, r, &rec)
-	case isAPI:
+	case strings.HasPrefix(r.URL.Path, "/2.0/"):
 		s.record(rec)
 		s.serveAPI(w, r)
 	default:
@@ -308,416 +589,20 @@ func hang(r *http.Request) {
 	}
 }
 
+// scheme is the scheme the request came in on.
+func scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// baseURL is the origin the request came to, such as http://127.0.0.1:40123:
+// bitbucket.org and api.bitbucket.org in one.
+func baseURL(r *http.Request) string { return scheme(r) + "://" + r.Host }
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client may have gone
-}
-
-// tokenError writes Bitbucket's flat OAuth error body.
-func tokenError(w http.ResponseWriter, code, description string) {
-	writeJSON(w, http.StatusBadRequest, map[string]string{"error": code, "error_description": description})
-}
-
-func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Request) {
-	defer func() { s.record(*rec) }()
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request", "error_description": "Method not allowed"})
-		return
-	}
-	// Bitbucket reads a form body; anything else leaves grant_type unset.
-	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err == nil {
-			rec.Form = r.PostForm
-		}
-	}
-
-	switch f := s.fault(TokenEndpoint); f {
-	case Hang:
-		hang(r)
-		return
-	case TokenServerError:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprint(w, "<html><body><h1>Service Unavailable</h1></body></html>")
-		return
-	case TokenHTML:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, "<!DOCTYPE html><html><head><title>Log in</title></head><body>Log in to Bitbucket</body></html>")
-		return
-	case TokenMalformedJSON:
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"access_token": "abc`)
-		return
-	case TokenErrorIn200:
-		writeJSON(w, http.StatusOK, map[string]string{"error": "server_error", "error_description": "The token service is temporarily unavailable"})
-		return
-	case TokenNoAccessToken:
-		writeJSON(w, http.StatusOK, map[string]any{"token_type": "bearer", "expires_in": 7200, "scope": s.opts.Scopes})
-		return
-	}
-
-	// Client authentication: HTTP Basic only.
-	user, pass, ok := r.BasicAuth()
-	if !ok {
-		tokenError(w, "unauthorized_client", "Requests must be authenticated using OAuth client credentials")
-		return
-	}
-	// RFC 6749 §2.3.1: the client form-encodes key and secret before Basic
-	// encoding them, and golang.org/x/oauth2 does so.
-	key, err1 := url.QueryUnescape(user)
-	secret, err2 := url.QueryUnescape(pass)
-	if err1 != nil || err2 != nil ||
-		subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.Key)) != 1 ||
-		subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.Secret)) != 1 {
-		tokenError(w, "unauthorized_client", "Invalid OAuth client credentials")
-		return
-	}
-	switch grant := rec.Form.Get("grant_type"); grant {
-	case "client_credentials":
-	case "":
-		tokenError(w, "invalid_grant", "Unsupported grant type: None")
-		return
-	default:
-		tokenError(w, "invalid_grant", "Unsupported grant type: "+grant)
-		return
-	}
-	if s.fault(TokenEndpoint) == TokenNotPrivate {
-		tokenError(w, "invalid_grant", `Cannot use client_credentials with a consumer marked as "public". Calls for auto generated consumers should use urn:bitbucket:oauth2:jwt instead.`)
-		return
-	}
-
-	s.mu.Lock()
-	scopes, expiresIn := s.opts.Scopes, s.opts.ExpiresIn
-	token := newToken()
-	s.everIssued = append(s.everIssued, token)
-	s.tokens[token] = issued{
-		expiry: s.opts.Now().Add(time.Duration(expiresIn) * time.Second),
-		scopes: strings.Fields(scopes),
-	}
-	s.mu.Unlock()
-
-	body := map[string]any{
-		"access_token": token,
-		"scope":        scopes,
-		"expires_in":   expiresIn,
-		"token_type":   "bearer",
-	}
-	switch s.fault(TokenEndpoint) {
-	case TokenNoExpiresIn:
-		delete(body, "expires_in")
-	case TokenLegacyShape:
-		delete(body, "scope")
-		body["scopes"] = scopes
-		body["refresh_token"] = "legacy-refresh-" + newToken()
-		body["state"] = "client_credentials"
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, body)
-}
-
-// newToken makes an opaque token about as long as Bitbucket's.
-func newToken() string {
-	b := make([]byte, 96)
-	rand.Read(b) //nolint:errcheck // crypto/rand.Read never fails
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// apiError writes Bitbucket's nested error body.
-func apiError(w http.ResponseWriter, status int, message string, detail any) {
-	e := map[string]any{"message": message}
-	if detail != nil {
-		e["detail"] = detail
-	}
-	writeJSON(w, status, map[string]any{"type": "error", "error": e})
-}
-
-const (
-	msgInvalidToken = "Token is invalid, expired, or not supported for this endpoint."
-	msgExpiredToken = "Access token expired."
-	msgMissingScope = "Your credentials lack one or more required privilege scopes."
-	msgDeprecated   = "CHANGE-2770 - Functionality has been deprecated"
-	msgNoAPI        = "There is no API hosted at this URL.\n\nFor help using Bitbucket's APIs go to https://developer.atlassian.com/bitbucket"
-)
-
-// removed lists the endpoints Bitbucket took away in 2026 (HTTP 410).
-var removed = map[string]bool{
-	"/2.0/workspaces":                    true,
-	"/2.0/user/permissions/workspaces":   true,
-	"/2.0/user/permissions/repositories": true,
-	"/2.0/repositories":                  true,
-}
-
-func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	path := strings.TrimSuffix(r.URL.Path, "/")
-	segs := strings.Split(strings.TrimPrefix(path, "/2.0/"), "/")
-
-	if removed[path] {
-		if authorized, _ := s.authorize(w, r, ""); authorized {
-			apiError(w, http.StatusGone, msgDeprecated, nil)
-		}
-		return
-	}
-	endpoint := endpointOf(r)
-	scope, known := scopeNeeded[endpoint] // the scope the endpoint needs, if any
-	if !known {
-		apiError(w, http.StatusNotFound, "Resource not found", msgNoAPI)
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET")
-		apiError(w, http.StatusMethodNotAllowed, "Method not allowed", nil)
-		return
-	}
-
-	fault := s.fault(endpoint)
-	switch fault {
-	case Hang:
-		hang(r)
-		return
-	case APIRateLimited:
-		// Bitbucket's 429 is plain text, with no Retry-After and no
-		// X-RateLimit-* headers for OAuth consumers.
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusTooManyRequests)
-		fmt.Fprint(w, "Rate limit for this resource has been exceeded")
-		return
-	case APIServerError:
-		apiError(w, http.StatusInternalServerError, "Something went wrong", nil)
-		return
-	case APIRemoved:
-		apiError(w, http.StatusGone, msgDeprecated, nil)
-		return
-	}
-
-	authorized, granted := s.authorize(w, r, scope)
-	if !authorized {
-		return
-	}
-	if fault == APIMissingScope {
-		granted = without(granted, scope)
-		if scope == "" {
-			scope = "account"
-		}
-		w.Header().Set("X-Accepted-OAuth-Scopes", scope)
-		apiError(w, http.StatusForbidden, msgMissingScope, map[string]any{"required": []string{scope}, "granted": granted})
-		return
-	}
-	switch fault {
-	case APIMalformed:
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"pagelen": 10, "values": [{"name": "trunc`)
-		return
-	case APIHugeBody:
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"pagelen": 10, "values": [], "padding": "`)
-		chunk := strings.Repeat("x", 64<<10)
-		for range 128 { // 8 MiB
-			if _, err := fmt.Fprint(w, chunk); err != nil {
-				return
-			}
-		}
-		fmt.Fprint(w, `"}`)
-		return
-	}
-
-	base := "http://" + r.Host
-	switch endpoint {
-	case WorkspaceAPI:
-		ws, ok := s.workspace(segs[1])
-		if !ok {
-			apiError(w, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", segs[1]), nil)
-			return
-		}
-		v := ws.json(base)
-		if fault == APIHostileData {
-			v["name"] = `<script>alert("workspace")</script>`
-			v["links"] = map[string]any{"html": map[string]string{"href": "javascript:alert(1)"}}
-		}
-		writeJSON(w, http.StatusOK, v)
-	case RepositoriesAPI:
-		ws, ok := s.workspace(segs[1])
-		if !ok {
-			apiError(w, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", segs[1]), nil)
-			return
-		}
-		values := make([]any, len(ws.repos))
-		for i, repo := range ws.repos {
-			v := repo.json(base, ws)
-			if fault == APIHostileData {
-				v["name"] = `<img src=x onerror=alert(1)>`
-				v["description"] = `<script>alert("description")</script>`
-				v["links"] = map[string]any{"html": map[string]string{"href": "javascript:alert(1)"}}
-			}
-			values[i] = v
-		}
-		s.writePage(w, r, values)
-	case UserWorkspaces:
-		s.mu.Lock()
-		values := make([]any, 0, len(s.order))
-		for _, slug := range s.order {
-			ws := s.data[slug]
-			values = append(values, map[string]any{
-				"type":          "workspace_access",
-				"administrator": ws.admin,
-				"workspace": map[string]any{
-					"type": "workspace_base",
-					"uuid": ws.uuid,
-					"slug": ws.slug,
-					"links": map[string]any{
-						"self": map[string]string{"href": base + "/2.0/workspaces/" + ws.slug},
-						"html": map[string]string{"href": base + "/" + ws.slug + "/"},
-					},
-				},
-			})
-		}
-		s.mu.Unlock()
-		s.writePage(w, r, values)
-	}
-}
-
-// authorize checks the Bearer token the way Bitbucket does since May 2026:
-// only in the Authorization header, never as ?access_token=. It writes the
-// 401 or 403 itself and reports whether the request may go on.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, scope string) (bool, []string) {
-	if s.fault(endpointOf(r)) == APIExpiredToken {
-		apiError(w, http.StatusUnauthorized, msgExpiredToken, nil)
-		return false, nil
-	}
-	auth := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || token == "" || r.URL.Query().Has("access_token") {
-		apiError(w, http.StatusUnauthorized, msgInvalidToken, nil)
-		return false, nil
-	}
-	s.mu.Lock()
-	tok, known := s.tokens[token]
-	now := s.opts.Now()
-	s.mu.Unlock()
-	if !known {
-		apiError(w, http.StatusUnauthorized, msgInvalidToken, nil)
-		return false, nil
-	}
-	if !now.Before(tok.expiry) {
-		apiError(w, http.StatusUnauthorized, msgExpiredToken, nil)
-		return false, nil
-	}
-	w.Header().Set("X-OAuth-Scopes", strings.Join(tok.scopes, ", "))
-	if scope != "" && !contains(tok.scopes, scope) {
-		w.Header().Set("X-Accepted-OAuth-Scopes", scope)
-		apiError(w, http.StatusForbidden, msgMissingScope, map[string]any{"required": []string{scope}, "granted": tok.scopes})
-		return false, nil
-	}
-	return true, tok.scopes
-}
-
-// scopeNeeded lists the API endpoints the stand-in serves and the scope
-// each needs (GET /2.0/workspaces/{workspace} needs none beyond a token).
-var scopeNeeded = map[Endpoint]string{
-	WorkspaceAPI:    "",
-	RepositoriesAPI: "repository",
-	UserWorkspaces:  "account",
-}
-
-// endpointOf names the API endpoint a request is for, or "".
-func endpointOf(r *http.Request) Endpoint {
-	segs := strings.Split(strings.TrimPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/2.0/"), "/")
-	switch {
-	case len(segs) == 2 && segs[0] == "workspaces":
-		return WorkspaceAPI
-	case len(segs) == 2 && segs[0] == "repositories":
-		return RepositoriesAPI
-	case r.URL.Path == "/2.0/user/workspaces":
-		return UserWorkspaces
-	}
-	return ""
-}
-
-// writePage writes one page of values the way Bitbucket paginates:
-// pagelen (default 10, at most 100), page, size, and absolute next and
-// previous URLs, next absent on the last page.
-func (s *Server) writePage(w http.ResponseWriter, r *http.Request, values []any) {
-	q := r.URL.Query()
-	page, pagelen := 1, 10
-	if v := q.Get("page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			apiError(w, http.StatusBadRequest, "Invalid page", nil)
-			return
-		}
-		page = n
-	}
-	if v := q.Get("pagelen"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			apiError(w, http.StatusBadRequest, "Invalid pagelen", nil)
-			return
-		}
-		pagelen = n
-	}
-	start := min((page-1)*pagelen, len(values))
-	end := min(start+pagelen, len(values))
-	body := map[string]any{
-		"pagelen": pagelen,
-		"size":    len(values),
-		"page":    page,
-		"values":  values[start:end],
-	}
-	link := func(p int) string {
-		u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path}
-		v := url.Values{}
-		v.Set("page", strconv.Itoa(p))
-		v.Set("pagelen", strconv.Itoa(pagelen))
-		u.RawQuery = v.Encode()
-		return u.String()
-	}
-	if end < len(values) {
-		body["next"] = link(page + 1)
-	}
-	if page > 1 {
-		body["previous"] = link(page - 1)
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
-// serveRepoPage answers the html links of repositories and workspaces, so
-// that the demo's links lead somewhere.
-func (s *Server) serveRepoPage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if _, ok := s.workspace(segs[0]); !ok || len(segs) > 2 {
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintln(w, "Not found in the local Bitbucket stand-in.")
-		return
-	}
-	fmt.Fprintf(w, "%s lives only in the sample app's local Bitbucket stand-in (demo mode).\n"+
-		"With a real consumer, this link leads to the repository on bitbucket.org.\n", strings.Join(segs, "/"))
-}
-
-func (s *Server) workspace(slug string) (*workspace, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ws, ok := s.data[slug]
-	return ws, ok
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func without(list []string, s string) []string {
-	out := []string{}
-	for _, v := range list {
-		if v != s {
-			out = append(out, v)
-		}
-	}
-	return out
 }
