@@ -1,6 +1,6 @@
-// Copy buttons for the code blocks. Each pre > code gets a "Copy" button
-// below it that puts the block's text on the clipboard and says "Copied" in
-// a live region, so a screen reader announces it too.
+// Copy buttons for the code blocks. Each pre > code gets a bar above it
+// with a "Copy" button that puts the block's text on the clipboard and says
+// "Copied" in a live region, so a screen reader announces it too.
 //
 // A file of its own, loaded with defer: the Content-Security-Policy
 // (default-src 'self') allows no inline script. Without JavaScript the
@@ -62,9 +62,9 @@
     status.className = 'copy-status';
     status.id = 'copy-status-' + (index + 1);
     status.setAttribute('role', 'status'); // implies aria-live="polite"
-    bar.appendChild(button);
     bar.appendChild(status);
-    block.appendChild(bar);
+    bar.appendChild(button);
+    block.insertBefore(bar, pre);
 
     button.addEventListener('click', function () {
       var text = code.textContent;
