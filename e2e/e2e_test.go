@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -547,8 +548,12 @@ func (j *journey) copyButtons(step string) {
 			t.Errorf("%s: after a %s on copy button %d the clipboard holds %q, want the block's text %q", step, c.how, c.i+1, got, texts[c.i])
 		}
 	}
-	// The button still has the keyboard focus: show it with its status.
-	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.code-block')[`+fmt.Sprint(last)+`].scrollIntoView({block: 'center'})`)); err != nil {
+	// The button still has the keyboard focus: show it with its status,
+	// and the mouse out of the way (no hover on another button).
+	if err := chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.code-block')[`+fmt.Sprint(last)+`].scrollIntoView({block: 'center'})`),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1),
+	); err != nil {
 		t.Errorf("%s: %v", step, err)
 	}
 	j.save(step, "results-copied", chromedp.CaptureScreenshot())
