@@ -39,5 +39,6 @@
 // Run it with `make e2e`, which installs Chromium (apt-get) and axe-core
 // (npm ci) first, or with `go test -count=1 -v ./...` from this folder.
 // Without Chromium or axe-core the test skips, unless the variable CI is set:
-// then it fails. E2E_CHROMIUM names another browser binary.
+// then it fails. E2E_CHROMIUM names another browser binary; E2E_AXE_REVIEW=1
+// (with -v) lists, one a line, what axe-core left for a person to review.
 package e2e
