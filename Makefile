@@ -29,7 +29,9 @@ bench:
 load:
 	cd bench && $(GO) run ./cmd/loadtest $(LOAD_FLAGS)
 
-## e2e: the browser test: headless Chromium against the app in demo mode (installs chromium with apt-get when missing)
+## e2e: the browser test: headless Chromium against the app, every page at 1280 and 375 px, with an axe-core audit (installs chromium with apt-get when missing, axe-core with npm ci)
 e2e:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	command -v npm >/dev/null || (apt-get update && apt-get install -y npm)
+	cd e2e && npm ci --ignore-scripts --no-audit --no-fund
 	cd e2e && $(GO) test -count=1 -v ./...

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,34 +20,37 @@ import (
 // "Serving on http://localhost:PORT (demo mode). Press Ctrl+C to stop."
 var servingLine = regexp.MustCompile(`Serving on (http://[^\s/]+)`)
 
-// startApp builds the app from the repository root, starts it in demo mode
-// on a free port, and returns its base URL. It stops the app (SIGTERM) when
-// the test ends, and fails the test unless the app then exits with status 0.
-func startApp(ctx context.Context, t *testing.T) string {
+// buildApp builds the app from the repository root into a temporary folder
+// and returns the path of the binary.
+func buildApp(ctx context.Context, t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "main.go")); err != nil {
-		t.Fatalf("start the app: no main.go in %s (run the test from e2e/): %v", root, err)
+		t.Fatalf("build the app: no main.go in %s (run the test from e2e/): %v", root, err)
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "app")
+	bin := filepath.Join(t.TempDir(), "app")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("start the app: go build failed: %v\n%s", err, out)
+		t.Fatalf("build the app: go build failed: %v\n%s", err, out)
 	}
+	return bin
+}
 
+// startApp starts the built app on a free port with the arguments and the
+// extra environment variables, and returns its base URL. It stops the app
+// (SIGTERM) when the test ends, and fails the test unless the app then exits
+// with status 0.
+func startApp(ctx context.Context, t *testing.T, bin string, args []string, env ...string) string {
+	t.Helper()
 	// An empty working directory: no .env and no config.json to read.
-	work := filepath.Join(dir, "work")
-	if err := os.Mkdir(work, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-demo")
+	work := t.TempDir()
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = work
-	cmd.Env = appEnv(os.Environ())
+	cmd.Env = append(appEnv(os.Environ()), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -138,4 +142,20 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// closedPortURL returns an http URL on 127.0.0.1 at a port that was free a
+// moment ago and has nothing listening on it: a Bitbucket that refuses
+// connections.
+func closedPortURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + addr
 }

@@ -118,10 +118,24 @@ type recorder struct {
 	problems  []string
 	notes     []string
 	redirects []redirect
+
+	// expectStatus is the status the page being loaded is meant to answer
+	// with (a 404 page answers 404); expected holds the document URLs that
+	// did. Their status and the browser's log line about it are no problem.
+	expectStatus int64
+	expected     map[string]bool
 }
 
 func newRecorder() *recorder {
-	return &recorder{urls: map[network.RequestID]string{}}
+	return &recorder{urls: map[network.RequestID]string{}, expected: map[string]bool{}}
+}
+
+// expectDocument says which status the next document is meant to have.
+func (r *recorder) expectDocument(status int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.expectStatus = status
+	clear(r.expected)
 }
 
 func (r *recorder) handle(ev any) {
@@ -134,6 +148,10 @@ func (r *recorder) handle(ev any) {
 			r.redirects = append(r.redirects, redirect{From: rr.URL, To: ev.Request.URL, Status: rr.Status})
 		}
 	case *network.EventResponseReceived:
+		if ev.Type == network.ResourceTypeDocument && ev.Response.Status == r.expectStatus {
+			r.expected[ev.Response.URL] = true
+			return
+		}
 		if ev.Response.Status >= 400 {
 			r.problems = append(r.problems, fmt.Sprintf("HTTP %d for %s %s", ev.Response.Status, ev.Type, ev.Response.URL))
 		}
@@ -174,6 +192,10 @@ func (r *recorder) handle(ev any) {
 		msg := fmt.Sprintf("browser log (%s, %s): %s", e.Source, e.Level, e.Text)
 		if e.URL != "" {
 			msg += " [" + e.URL + "]"
+		}
+		if e.Source == log.EntrySourceNetwork && r.expected[e.URL] &&
+			strings.Contains(e.Text, fmt.Sprintf("status of %d ", r.expectStatus)) {
+			return // the log line about the page's own, expected status
 		}
 		if e.Level == log.EntryLevelError || e.Source == log.EntrySourceSecurity ||
 			strings.Contains(e.Text, "Content Security Policy") {

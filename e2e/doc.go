@@ -1,15 +1,44 @@
 // Package e2e is the end-to-end browser test of the sample app. It lives in a
 // module of its own, so that chromedp never becomes a dependency of the app.
 //
-// The test builds the app, starts it in demo mode, and drives headless
-// Chromium through the flow: the landing page, Authorize, the results page,
-// the next page of repositories, and another workspace, at 1280 and 375 CSS
-// pixels wide. It checks what each page shows, that the browser reports no
-// console error, no CSP violation and no failed request, and that no page
-// scrolls sideways. It saves full-page screenshots in screenshots/.
+// The test builds the app and starts it twice: in demo mode, and in
+// Bitbucket mode against a Bitbucket that refuses connections. It drives
+// headless Chromium, at 1280 and at 375 CSS pixels wide (a phone), through
+// every page: the landing page; the results page (first page, next page of
+// repositories, another workspace); the 400 page (bad query input), the 404
+// page and the 405 page (a POST, made by pausing the navigation with the
+// Fetch domain and continuing it as a POST); and the results page of a
+// failed token request (HTTP 502, a failure box). On every page it checks:
 //
-// Run it with `make e2e`, or with `go test -count=1 -v ./...` from this
-// folder. Without Chromium (Debian: apt-get install chromium) the test skips,
-// unless the variable CI is set: then it fails. E2E_CHROMIUM names another
-// browser binary.
+//   - what the page shows, and its HTTP status;
+//   - no console error, no CSP violation (browser log, DevTools issues and a
+//     securitypolicyviolation listener) and no failed request;
+//   - an axe-core audit (WCAG 2.0 to 2.2, A and AA, and best practices) with
+//     no finding of serious or critical impact;
+//   - the focus ring of every element that Tab reaches: at least 2 px, and
+//     3:1 or more against the colors on either side of it;
+//   - that nothing outside a code block (pre) lies past the right edge, and
+//     nothing but a code block scrolls sideways; a code block that scrolls
+//     can be reached with Tab.
+//
+// On the results page it also clicks a copy button, and presses Enter on
+// another, and reads the clipboard. A second check resizes the landing,
+// results and failed-token pages through widths from 320 to 1024 px; a
+// third breaks the CSP on purpose, to show that the CSP checks can fail. It
+// saves a full-page screenshot of every page at both widths in
+// screenshots/ (git-ignored), and one of a copy button after the copy.
+//
+// axe-core comes from npm: package.json and package-lock.json pin it, and
+// `npm ci` in this folder installs it in node_modules/ (git-ignored). The
+// test reads node_modules/axe-core/axe.min.js and evaluates it in each page
+// with Runtime.evaluate. The pages' Content-Security-Policy allows no
+// inline script, but it governs the page's own scripts, not what DevTools
+// evaluates, so the CSP stays as strict as it is (the CSP check shows that
+// the injection raises no violation).
+//
+// Run it with `make e2e`, which installs Chromium (apt-get) and axe-core
+// (npm ci) first, or with `go test -count=1 -v ./...` from this folder.
+// Without Chromium or axe-core the test skips, unless the variable CI is set:
+// then it fails. E2E_CHROMIUM names another browser binary; E2E_AXE_REVIEW=1
+// (with -v) lists, one a line, what axe-core left for a person to review.
 package e2e

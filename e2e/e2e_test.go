@@ -11,19 +11,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 const (
-	// overallTimeout bounds the whole test: build, app, browser, journeys.
-	overallTimeout = 2 * time.Minute
-	// stepTimeout bounds one navigation, click or read of a page.
-	stepTimeout = 20 * time.Second
+	// overallTimeout bounds the whole test: build, apps, browser, pages.
+	overallTimeout = 4 * time.Minute
+	// stepTimeout bounds one navigation, click, audit or read of a page.
+	stepTimeout = 30 * time.Second
 	// screenshotDir is where the PNGs go (git-ignored).
 	screenshotDir = "screenshots"
 )
 
-// viewport is one screen the journey runs on.
+// viewport is one screen the pages are checked on.
 type viewport struct {
 	name          string
 	width, height int64
@@ -35,15 +42,36 @@ var viewports = []viewport{
 	{name: "375", width: 375, height: 812, mobile: true},
 }
 
-// TestJourney walks the demo flow in a fresh tab at each width:
-// landing page → Authorize → results → next page → the other workspace.
-func TestJourney(t *testing.T) {
+// sweepWidths are the widths, besides the two above, at which the widths
+// check looks for anything past the right edge: phones, small tablets,
+// and both sides of each breakpoint of the stylesheet (40rem, 48rem).
+var sweepWidths = []int64{320, 360, 414, 480, 600, 639, 641, 700, 767, 769, 800, 900, 1024}
+
+// TestPages checks every page of the app at 1280 and 375 CSS pixels wide,
+// each in a fresh tab: the demo flow (landing page → Authorize → results →
+// next page → another workspace), the 400, 404 and 405 pages, and the
+// results page of a failed token request, served by a second app whose
+// Bitbucket refuses connections. On every page: what it shows, an axe-core
+// audit, the focus ring of every Tab stop, nothing outside code blocks past
+// the right edge, no console error, CSP violation or failed request, and a
+// screenshot. On the results page, the copy buttons, by mouse and by
+// keyboard.
+func TestPages(t *testing.T) {
 	browserPath := findBrowser(t)
+	axeSource := loadAxe(t)
 	ctx, cancel := context.WithTimeout(context.Background(), overallTimeout)
-	t.Cleanup(cancel) // the first cleanup registered runs last, after the browser and the app stop
+	t.Cleanup(cancel) // the first cleanup registered runs last, after the browser and the apps stop
 	start := time.Now()
 
-	base := startApp(ctx, t)
+	bin := buildApp(ctx, t)
+	base := startApp(ctx, t, bin, []string{"-demo"})
+	// Bitbucket mode, with a Bitbucket that is not there: the token request
+	// gets no answer, and the results page shows the failure.
+	down := closedPortURL(t)
+	failing := startApp(ctx, t, bin, nil,
+		"BITBUCKET_CONSUMER_KEY=e2e-consumer-key", "BITBUCKET_CONSUMER_SECRET=e2e-consumer-secret",
+		"BITBUCKET_TOKEN_URL="+down+"/site/oauth2/access_token", "BITBUCKET_API_URL="+down+"/2.0")
+
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -51,17 +79,22 @@ func TestJourney(t *testing.T) {
 	for _, f := range old {
 		os.Remove(f) //nolint:errcheck // a stale screenshot left over is harmless
 	}
-	browser := startBrowser(ctx, t, browserPath)
+	browserCtx := startBrowser(ctx, t, browserPath)
 
 	for _, vp := range viewports {
 		t.Run(vp.name, func(t *testing.T) {
-			tab, rec := openTab(browser, t)
-			j := &journey{t: t, tab: tab, rec: rec, vp: vp, base: base}
-			j.run()
+			j := newJourney(t, browserCtx, vp, base, axeSource)
+			j.demoFlow()
+			j.errorPages()
+			j.tokenFailure(failing)
+			// Late events (a CSP report is asynchronous) still count.
+			time.Sleep(300 * time.Millisecond)
+			j.checkBrowser("after the last page")
 		})
 	}
-	t.Run("csp-detector", func(t *testing.T) { testCSPDetector(t, browser, base) })
-	t.Logf("done in %s (build, app, browser, journeys)", time.Since(start).Round(time.Millisecond))
+	t.Run("widths", func(t *testing.T) { testWidths(t, browserCtx, base, failing) })
+	t.Run("csp-detector", func(t *testing.T) { testCSPDetector(t, browserCtx, base, axeSource) })
+	t.Logf("done in %s (build, apps, browser, pages)", time.Since(start).Round(time.Millisecond))
 }
 
 // journey is one walk through the app in one tab at one viewport size.
@@ -71,21 +104,39 @@ type journey struct {
 	rec  *recorder
 	vp   viewport
 	base string
+	axe  string // the source of axe-core
 }
 
-func (j *journey) run() {
-	t := j.t
+// newJourney opens a tab at the viewport's size.
+func newJourney(t *testing.T, browserCtx context.Context, vp viewport, base, axe string) *journey {
+	t.Helper()
+	tab, rec := openTab(browserCtx, t)
+	j := &journey{t: t, tab: tab, rec: rec, vp: vp, base: base, axe: axe}
+	j.resize(vp.width, vp.height, vp.mobile)
+	return j
+}
+
+// resize sets the size of the tab's viewport; mobile emulates a phone
+// (touch, overlay scroll bars).
+func (j *journey) resize(width, height int64, mobile bool) {
+	j.t.Helper()
 	var opts []chromedp.EmulateViewportOption
-	if j.vp.mobile {
+	if mobile {
 		opts = append(opts, chromedp.EmulateMobile)
 	}
-	if err := j.do(chromedp.EmulateViewport(j.vp.width, j.vp.height, opts...)); err != nil {
-		t.Fatalf("set the viewport to %dx%d: %v", j.vp.width, j.vp.height, err)
+	if err := j.do(chromedp.EmulateViewport(width, height, opts...)); err != nil {
+		j.t.Fatalf("set the viewport to %dx%d: %v", width, height, err)
 	}
+}
+
+// demoFlow walks the demo: landing page → Authorize → results → next page
+// → the other workspace.
+func (j *journey) demoFlow() {
+	t := j.t
 
 	// 1. The landing page.
 	step := "landing page"
-	j.load(step, "open /", "/", chromedp.Navigate(j.base+"/"))
+	j.load(step, "open /", "/", 200, chromedp.Navigate(j.base+"/"))
 	f := j.facts(step)
 	j.contains(step, "the title", f.Title, "Bitbucket client credentials sample")
 	j.contains(step, "the h1", f.H1, "client credentials grant")
@@ -96,12 +147,12 @@ func (j *journey) run() {
 	if f.Images == 0 {
 		t.Errorf("%s: the flow diagram (an img) is missing", step)
 	}
-	j.finish(step, f, "landing")
+	j.finish(step, "landing", f, "")
 
 	// 2. Authorize: /authorize answers 303 and the browser lands on the results.
 	step = "Authorize → results page"
 	const authorize = `main a.button[href="/authorize"]`
-	j.load(step, "click "+authorize, "/oauth-callback", chromedp.Click(chromedp.CSS(authorize)))
+	j.load(step, "click "+authorize, "/oauth-callback", 200, chromedp.Click(chromedp.CSS(authorize)))
 	if !slices.ContainsFunc(j.rec.redirectsSeen(), func(r redirect) bool {
 		return r.Status == 303 && r.From == j.base+"/authorize" && r.To == j.base+"/oauth-callback"
 	}) {
@@ -118,7 +169,8 @@ func (j *journey) run() {
 	if f.PrevText != "" {
 		t.Errorf("%s: page 1 has a previous-page link %q", step, f.PrevText)
 	}
-	j.finish(step, f, "results")
+	j.finish(step, "results", f, "")
+	j.copyButtons(step)
 	page1 := f.Repos
 
 	// 3. The next page of repositories.
@@ -127,7 +179,7 @@ func (j *journey) run() {
 		t.Fatalf("%s: no rel=next link to click", step)
 	}
 	const next = `a[rel="next"]`
-	j.load(step, "click "+next, "/oauth-callback", chromedp.Click(chromedp.CSS(next)))
+	j.load(step, "click "+next, "/oauth-callback", 200, chromedp.Click(chromedp.CSS(next)))
 	f = j.facts(step)
 	j.query(step, f.URL, url.Values{"page": {"2"}, "workspace": {"bitbucket-demo"}})
 	j.results(step, f, "bitbucket-demo", "Page 2 of 3 · 23 repositories", 10)
@@ -142,7 +194,7 @@ func (j *journey) run() {
 	if f.PrevText == "" || f.NextText == "" {
 		t.Errorf("%s: page 2 of 3 should link both ways; previous %q, next %q", step, f.PrevText, f.NextText)
 	}
-	j.finish(step, f, "results-page2")
+	j.finish(step, "results-page2", f, "")
 
 	// 4. Another workspace, from the Workspaces nav.
 	step = "switch to workspace demo-labs"
@@ -150,7 +202,7 @@ func (j *journey) run() {
 		t.Fatalf("%s: the Workspaces nav has no link to demo-labs; its links: %q", step, f.SwitchLinks)
 	}
 	const demoLabs = `nav[aria-label="Workspaces"] a[href*="workspace=demo-labs"]`
-	j.load(step, "click "+demoLabs, "/oauth-callback", chromedp.Click(chromedp.CSS(demoLabs)))
+	j.load(step, "click "+demoLabs, "/oauth-callback", 200, chromedp.Click(chromedp.CSS(demoLabs)))
 	f = j.facts(step)
 	j.query(step, f.URL, url.Values{"workspace": {"demo-labs"}})
 	j.results(step, f, "demo-labs", "Page 1 of 1 · 3 repositories", 3)
@@ -163,11 +215,60 @@ func (j *journey) run() {
 	if !slices.Contains(f.SwitchLinks, "bitbucket-demo") {
 		t.Errorf("%s: the Workspaces nav has no link back to bitbucket-demo; its links: %q", step, f.SwitchLinks)
 	}
-	j.finish(step, f, "results-demo-labs")
+	j.finish(step, "results-demo-labs", f, "")
+}
 
-	// Late events (a CSP report is asynchronous) still count.
-	time.Sleep(300 * time.Millisecond)
-	j.checkBrowser("after the journey")
+// errorPages checks the pages of bad input (400), of an unknown address
+// (404) and of a wrong method (405).
+func (j *journey) errorPages() {
+	step := "400 page (a workspace that is no workspace ID)"
+	j.load(step, "open /oauth-callback?workspace=bad!slug", "/oauth-callback", 400,
+		chromedp.Navigate(j.base+"/oauth-callback?workspace=bad!slug"))
+	f := j.facts(step)
+	j.errorPage(step, f, "400 Bad Request", "workspace must be a Bitbucket workspace ID")
+	j.finish(step, "error-400", f, "")
+
+	step = "404 page"
+	j.load(step, "open /no/such/page", "/no/such/page", 404, chromedp.Navigate(j.base+"/no/such/page"))
+	f = j.facts(step)
+	j.errorPage(step, f, "404 Not Found", "There is no page at this address.")
+	j.finish(step, "error-404", f, "")
+
+	step = "405 page (a POST to /)"
+	j.post(step, j.base+"/", 405)
+	f = j.facts(step)
+	j.errorPage(step, f, "405 Method Not Allowed", "This address answers only GET, HEAD.")
+	j.finish(step, "error-405", f, "")
+}
+
+// errorPage checks what an error page shows.
+func (j *journey) errorPage(step string, f pageFacts, h1, lead string) {
+	j.t.Helper()
+	if f.H1 != h1 {
+		j.t.Errorf("%s: the h1 is %q, want %q", step, f.H1, h1)
+	}
+	j.contains(step, "the message", f.Lead, lead)
+	if f.HomeButton == 0 {
+		j.t.Errorf("%s: no way back to the start (a.button to /)", step)
+	}
+}
+
+// tokenFailure opens the results page of the app whose Bitbucket refuses
+// connections: the page answers 502 and shows the failed token request.
+func (j *journey) tokenFailure(failing string) {
+	t := j.t
+	step := "failed token request"
+	j.load(step, "open /authorize of the app with no Bitbucket", "/oauth-callback", 502, chromedp.Navigate(failing+"/authorize"))
+	f := j.facts(step)
+	j.contains(step, "the h1", f.H1, "Results of the client credentials flow")
+	j.contains(step, "the mode banner", f.Banner, "Bitbucket mode.")
+	if f.TokenOutcome != "" || f.TokenType != "" {
+		t.Errorf("%s: the page shows a token (%q, type %q)", step, f.TokenOutcome, f.TokenType)
+	}
+	if f.FailedExchanges != 1 || f.Exchanges != 1 {
+		t.Errorf("%s: %d HTTP exchanges, %d of them failed; want the one token request, failed", step, f.Exchanges, f.FailedExchanges)
+	}
+	j.finish(step, "results-token-failed", f, "Token request failed with no answer")
 }
 
 // do runs actions in the tab within the step timeout.
@@ -178,11 +279,14 @@ func (j *journey) do(actions ...chromedp.Action[chromedp.Void]) error {
 }
 
 // load runs the action (a navigation or a click, described by what), waits
-// for the page to load, and checks that it ends on wantPath with HTTP 200.
-func (j *journey) load(step, what, wantPath string, action chromedp.Action[chromedp.Void]) {
+// for the page to load, and checks that it ends on wantPath with the wanted
+// HTTP status. The recorder takes that status of the document as no
+// problem.
+func (j *journey) load(step, what, wantPath string, wantStatus int64, action chromedp.Action[chromedp.Void]) {
 	j.t.Helper()
 	ctx, cancel := context.WithTimeout(j.tab, stepTimeout)
 	defer cancel()
+	j.rec.expectDocument(wantStatus)
 	resp, err := chromedp.RunResponse(ctx, action)
 	if err != nil {
 		j.t.Fatalf("%s: %s: %v", step, what, err)
@@ -194,8 +298,44 @@ func (j *journey) load(step, what, wantPath string, action chromedp.Action[chrom
 	if err != nil || u.Path != wantPath {
 		j.t.Errorf("%s: ended on %s, want path %s", step, resp.URL, wantPath)
 	}
-	if resp.Status != 200 {
-		j.t.Errorf("%s: HTTP %d for %s, want 200", step, resp.Status, resp.URL)
+	if resp.Status != wantStatus {
+		j.t.Errorf("%s: HTTP %d for %s, want %d", step, resp.Status, resp.URL, wantStatus)
+	}
+}
+
+// post loads the page at pageURL with a POST. A navigation is a GET, so the
+// Fetch domain pauses the document's request and continues it as a POST:
+// the browser then shows the answer as it would after a form's POST.
+func (j *journey) post(step, pageURL string, wantStatus int64) {
+	j.t.Helper()
+	ctx, cancel := context.WithTimeout(j.tab, stepTimeout)
+	defer cancel()
+	paused := chromedp.Events(ctx, fetch.RequestPaused)
+	pattern := &fetch.RequestPattern{URLPattern: pageURL, ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageRequest}
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{pattern}}); err != nil {
+		j.t.Fatalf("%s: Fetch.enable: %v", step, err)
+	}
+	continued := make(chan error, 1)
+	go func() {
+		for ev, err := range paused {
+			if err == nil {
+				_, err = chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID, Method: "POST"})
+			}
+			continued <- err
+			return
+		}
+	}()
+	j.load(step, "POST "+pageURL, "/", wantStatus, chromedp.Navigate(pageURL))
+	select {
+	case err := <-continued:
+		if err != nil {
+			j.t.Errorf("%s: continue the request as a POST: %v", step, err)
+		}
+	case <-time.After(5 * time.Second):
+		j.t.Errorf("%s: the request was never paused to become a POST", step)
+	}
+	if _, err := chromedp.Call(ctx, fetch.Disable, cdp.Empty{}); err != nil {
+		j.t.Errorf("%s: Fetch.disable: %v", step, err)
 	}
 }
 
@@ -233,13 +373,18 @@ func (j *journey) results(step string, f pageFacts, workspace, caption string, r
 	}
 }
 
-// finish checks what every page must satisfy, saves its screenshot, and
-// fails the step on anything the browser reported.
-func (j *journey) finish(step string, f pageFacts, shot string) {
+// finish checks what every page must satisfy, saves its screenshot, audits
+// it with axe-core, walks it with Tab, and fails the step on anything the
+// browser reported. wantAlert is the text of the one failure the page must
+// show, or "" when it must show none.
+func (j *journey) finish(step, shot string, f pageFacts, wantAlert string) {
 	t := j.t
 	t.Helper()
-	if len(f.Alerts) > 0 {
+	switch {
+	case wantAlert == "" && len(f.Alerts) > 0:
 		t.Errorf("%s: the page shows failures: %q", step, f.Alerts)
+	case wantAlert != "" && (len(f.Alerts) != 1 || !strings.Contains(f.Alerts[0], wantAlert)):
+		t.Errorf("%s: the page shows the failures %q, want one that says %q", step, f.Alerts, wantAlert)
 	}
 	if f.StyleRules == 0 {
 		t.Errorf("%s: the stylesheet did not apply (no CSS rules loaded)", step)
@@ -250,12 +395,39 @@ func (j *journey) finish(step string, f pageFacts, shot string) {
 	if len(f.CSPViolations) > 0 {
 		t.Errorf("%s: securitypolicyviolation events: %q", step, f.CSPViolations)
 	}
-	if f.ScrollWidth > f.InnerWidth || int64(f.ScrollWidth) > j.vp.width {
-		t.Errorf("%s: the page is wider than the %d px viewport, so it scrolls sideways: scrollWidth %d, innerWidth %d; sticking out: %q",
-			step, j.vp.width, f.ScrollWidth, f.InnerWidth, f.Overflowing)
+	if f.CodeBlocks != f.CopyButtons {
+		t.Errorf("%s: %d code blocks but %d copy buttons (static/copy.js)", step, f.CodeBlocks, f.CopyButtons)
+	}
+	j.edges(step, f, j.vp.width)
+	if len(f.StuckPres) > 0 {
+		t.Errorf("%s: code blocks that scroll sideways but cannot be reached with the keyboard (no tabindex): %q", step, f.StuckPres)
+	}
+	if f.ScrollingPres > 0 {
+		t.Logf("%s: %d of %d code blocks scroll sideways inside themselves", step, f.ScrollingPres, f.CodeBlocks)
 	}
 	j.screenshot(step, shot)
+	j.audit(step)
+	j.focusWalk(step)
 	j.checkBrowser(step)
+}
+
+// edges fails the step when anything outside a code block lies past the
+// right edge of the viewport, or when the page or any box but a code block
+// scrolls sideways. A code block (pre) must itself fit; the long lines in
+// it scroll inside it.
+func (j *journey) edges(step string, f pageFacts, width int64) {
+	t := j.t
+	t.Helper()
+	if f.ScrollWidth > f.ClientWidth || int64(f.ClientWidth) > width {
+		t.Errorf("%s: at %d px the page scrolls sideways: scrollWidth %d, clientWidth %d", step, width, f.ScrollWidth, f.ClientWidth)
+	}
+	if len(f.PastEdge) > 0 {
+		t.Errorf("%s: at %d px, outside code blocks, these lie past the right edge (%d px):\n\t%s",
+			step, width, f.ClientWidth, strings.Join(f.PastEdge, "\n\t"))
+	}
+	if len(f.Scrollers) > 0 {
+		t.Errorf("%s: at %d px these scroll sideways, and only code blocks may:\n\t%s", step, width, strings.Join(f.Scrollers, "\n\t"))
+	}
 }
 
 // contains checks that got contains want.
@@ -297,9 +469,16 @@ func (j *journey) checkBrowser(step string) {
 // screenshot saves a full-page PNG as screenshots/<name>-<width>.png.
 func (j *journey) screenshot(step, name string) {
 	j.t.Helper()
+	j.save(step, name, chromedp.FullScreenshot(100))
+}
+
+// save takes a screenshot with the action and saves it as
+// screenshots/<name>-<width>.png.
+func (j *journey) save(step, name string, shot chromedp.Action[[]byte]) {
+	j.t.Helper()
 	ctx, cancel := context.WithTimeout(j.tab, stepTimeout)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, shot)
 	if err != nil {
 		j.t.Errorf("%s: screenshot: %v", step, err)
 		return
@@ -312,11 +491,97 @@ func (j *journey) screenshot(step, name string) {
 	j.t.Logf("%s: saved %s", step, file)
 }
 
+// copyButtons checks the copy buttons of the code blocks: a click on the
+// first puts its text on the clipboard and says "Copied"; so does Enter on
+// the last, reached with the keyboard. It saves a screenshot of the last
+// block with its button focused and the status shown.
+func (j *journey) copyButtons(step string) {
+	t := j.t
+	t.Helper()
+	step += ": copy buttons"
+	ctx, cancel := context.WithTimeout(j.tab, stepTimeout)
+	defer cancel()
+	// The clipboard API wants the permission and a focused page; a headless
+	// tab is not always focused, so the focus is emulated.
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: name}, Setting: browser.PermissionSettingGranted, Origin: j.base,
+		}); err != nil {
+			t.Fatalf("%s: grant %s: %v", step, name, err)
+		}
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatalf("%s: emulate a focused page: %v", step, err)
+	}
+	texts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.code-block')].map(b => b.querySelector('pre > code').textContent)`))
+	if err != nil {
+		t.Fatalf("%s: read the code blocks: %v", step, err)
+	}
+	if len(texts) < 2 {
+		t.Fatalf("%s: %d code blocks with a copy button, want the clone example and the curl commands", step, len(texts))
+	}
+
+	last := len(texts) - 1
+	button := func(i int) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`document.querySelectorAll('.code-block button.copy')[%d]`, i))
+	}
+	for _, c := range []struct {
+		how    string
+		i      int
+		action chromedp.Action[chromedp.Void]
+	}{
+		{"click", 0, chromedp.Click(button(0))},
+		{"keyboard focus and Enter", last, chromedp.Steps(chromedp.Focus(button(last)), chromedp.KeyEvent(kb.Enter))},
+	} {
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`navigator.clipboard.writeText('')`, chromedp.EvalAwaitPromise), c.action); err != nil {
+			t.Errorf("%s: %s on copy button %d: %v", step, c.how, c.i+1, err)
+			continue
+		}
+		status := j.waitStatus(ctx, c.i, "Copied")
+		if status != "Copied" {
+			t.Errorf("%s: after a %s on copy button %d its status says %q, want Copied", step, c.how, c.i+1, status)
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Errorf("%s: read the clipboard: %v", step, err)
+		} else if got != texts[c.i] {
+			t.Errorf("%s: after a %s on copy button %d the clipboard holds %q, want the block's text %q", step, c.how, c.i+1, got, texts[c.i])
+		}
+	}
+	// The button still has the keyboard focus: show it with its status,
+	// and the mouse out of the way (no hover on another button).
+	if err := chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.code-block')[`+fmt.Sprint(last)+`].scrollIntoView({block: 'center'})`),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1),
+	); err != nil {
+		t.Errorf("%s: %v", step, err)
+	}
+	j.save(step, "results-copied", chromedp.CaptureScreenshot())
+	j.checkBrowser(step)
+}
+
+// waitStatus waits up to 2 s for the status of copy button i to read want,
+// and returns what it reads.
+func (j *journey) waitStatus(ctx context.Context, i int, want string) string {
+	var got string
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelectorAll('.code-block [role="status"]')[%d].textContent`, i)))
+		if err != nil {
+			return err.Error()
+		}
+		if got = s; got == want {
+			break
+		}
+	}
+	return got
+}
+
 // pageFacts is what the test reads from a page, in one evaluation.
 type pageFacts struct {
 	URL           string   `json:"url"`
 	Title         string   `json:"title"`
 	H1            string   `json:"h1"`
+	Lead          string   `json:"lead"`
 	Banner        string   `json:"banner"`
 	StyleRules    int      `json:"styleRules"`
 	Images        int      `json:"images"`
@@ -324,10 +589,16 @@ type pageFacts struct {
 	Alerts        []string `json:"alerts"`
 	CSPViolations []string `json:"cspViolations"`
 	ScrollWidth   int      `json:"scrollWidth"`
-	InnerWidth    int      `json:"innerWidth"`
-	Overflowing   []string `json:"overflowing"`
+	ClientWidth   int      `json:"clientWidth"`
+	PastEdge      []string `json:"pastEdge"`
+	Scrollers     []string `json:"scrollers"`
+	CodeBlocks    int      `json:"codeBlocks"`
+	CopyButtons   int      `json:"copyButtons"`
+	ScrollingPres int      `json:"scrollingPres"`
+	StuckPres     []string `json:"stuckPres"`
 
 	AuthorizeLinks int `json:"authorizeLinks"`
+	HomeButton     int `json:"homeButton"`
 
 	TokenOutcome     string   `json:"tokenOutcome"`
 	TokenType        string   `json:"tokenType"`
@@ -344,11 +615,15 @@ type pageFacts struct {
 	NoExchanges      string   `json:"noExchanges"`
 }
 
-// factsJS is a function of the viewport width that reads pageFacts. Text is
-// whitespace-collapsed, as a reader sees it. Overflowing lists the outermost
-// elements that stick out past the right edge without a scrolling box
-// around them: the culprits when the page scrolls sideways.
-const factsJS = `(width => {
+// factsJS reads pageFacts. Text is whitespace-collapsed, as a reader sees
+// it. The edge is the width of the viewport without its scroll bar.
+//
+// pastEdge lists the outermost elements, and the elements whose text, that
+// reach past the edge, leaving out what is inside a pre (a code block
+// scrolls inside itself; the pre itself must fit). scrollers lists the
+// boxes other than a pre that scroll sideways: content that needs sideways
+// scrolling even though it stays inside the edge.
+const factsJS = `(() => {
   const norm = s => (s || '').replace(/\s+/g, ' ').trim();
   const text = sel => { const e = document.querySelector(sel); return e ? norm(e.textContent) : ''; };
   const texts = sel => [...document.querySelectorAll(sel)].map(e => norm(e.textContent));
@@ -358,11 +633,35 @@ const factsJS = `(width => {
   };
   let rules = 0;
   for (const s of document.styleSheets) { try { rules += s.cssRules.length; } catch (e) {} }
-  const scrolls = el => { for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) { if (getComputedStyle(a).overflowX !== 'visible') return true; } return false; };
-  const out = new Set([...document.body.querySelectorAll('*')]
-    .filter(el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.right > width + 0.5 && !scrolls(el); }));
-  const overflowing = [...out].filter(el => !out.has(el.parentElement)).slice(0, 8)
-    .map(el => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).trim().replace(/\s+/g, '.') : '') + ' "' + norm(el.textContent).slice(0, 40) + '" right=' + Math.round(el.getBoundingClientRect().right));
+
+  const edge = document.documentElement.clientWidth;
+  const describe = el => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).trim().replace(/\s+/g, '.') : '') +
+    ' "' + norm(el.textContent).slice(0, 40) + '"';
+  const inCode = el => el.tagName !== 'PRE' && el.closest('pre') !== null;
+  const past = new Map();
+  const scrollers = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    if (inCode(el)) continue;
+    const r = el.getBoundingClientRect();
+    if ((r.width > 0 || r.height > 0) && r.right > edge + 0.5) past.set(el, 'right=' + Math.round(r.right));
+    const ox = getComputedStyle(el).overflowX;
+    if (el.tagName !== 'PRE' && (ox === 'auto' || ox === 'scroll') && el.scrollWidth > el.clientWidth + 1) {
+      scrollers.push(describe(el) + ' scrollWidth=' + el.scrollWidth + ' clientWidth=' + el.clientWidth);
+    }
+  }
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!n.parentElement || n.parentElement.closest('pre') || !n.textContent.trim()) continue;
+    range.selectNodeContents(n);
+    for (const r of range.getClientRects()) {
+      if (r.right > edge + 0.5 && !past.has(n.parentElement)) past.set(n.parentElement, 'its text reaches right=' + Math.round(r.right));
+    }
+  }
+  const pastEdge = [...past].filter(([el]) => !past.has(el.parentElement)).slice(0, 12).map(([el, why]) => describe(el) + ' ' + why);
+
+  const scrollingPres = [...document.querySelectorAll('pre')].filter(p => p.scrollWidth > p.clientWidth + 1);
+
   const wsHeading = [...document.querySelectorAll('main h3')].find(h => norm(h.textContent).startsWith('Workspace '));
   const nav = document.querySelector('nav[aria-label="Workspaces"]');
   const noEx = [...document.querySelectorAll('main p')].find(p => norm(p.textContent) === 'No HTTP exchange was needed.');
@@ -370,6 +669,7 @@ const factsJS = `(width => {
     url: location.href,
     title: document.title,
     h1: text('main h1'),
+    lead: text('main .lead'),
     banner: text('header .banner'),
     styleRules: rules,
     images: document.images.length,
@@ -377,9 +677,15 @@ const factsJS = `(width => {
     alerts: texts('[role="alert"], .failure'),
     cspViolations: window.__cspViolations || ['the violation hook did not run'],
     scrollWidth: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
-    innerWidth: window.innerWidth,
-    overflowing: overflowing,
+    clientWidth: edge,
+    pastEdge: pastEdge,
+    scrollers: scrollers,
+    codeBlocks: document.querySelectorAll('pre > code').length,
+    copyButtons: document.querySelectorAll('.code-block button.copy').length,
+    scrollingPres: scrollingPres.length,
+    stuckPres: scrollingPres.filter(p => p.tabIndex < 0).map(p => norm(p.textContent).slice(0, 40)),
     authorizeLinks: document.querySelectorAll('main a[href="/authorize"]').length,
+    homeButton: document.querySelectorAll('main a.button[href="/"]').length,
     tokenOutcome: text('.outcome.ok'),
     tokenType: dd('dl.token', 'Type'),
     tokenMasked: dd('dl.token', 'Access token'),
@@ -394,28 +700,63 @@ const factsJS = `(width => {
     failedExchanges: document.querySelectorAll('table.exchanges tbody tr.failed').length,
     noExchanges: noEx ? norm(noEx.textContent) : '',
   };
-})`
+})()`
 
 // facts reads the page.
 func (j *journey) facts(step string) pageFacts {
 	j.t.Helper()
 	ctx, cancel := context.WithTimeout(j.tab, stepTimeout)
 	defer cancel()
-	f, err := chromedp.Run(ctx, chromedp.Evaluate[pageFacts](fmt.Sprintf("(%s)(%d)", factsJS, j.vp.width)))
+	f, err := chromedp.Run(ctx, chromedp.Evaluate[pageFacts](factsJS))
 	if err != nil {
 		j.t.Fatalf("%s: read the page: %v", step, err)
 	}
 	return f
 }
 
+// testWidths loads the pages with tables and code blocks once and resizes
+// the viewport through sweepWidths: at none of them may anything outside a
+// code block lie past the right edge.
+func testWidths(t *testing.T, browserCtx context.Context, base, failing string) {
+	j := newJourney(t, browserCtx, viewports[0], base, "")
+	for _, p := range []struct {
+		step, url string
+		status    int64
+		path      string
+	}{
+		{"landing page", base + "/", 200, "/"},
+		{"results page", base + "/oauth-callback", 200, "/oauth-callback"},
+		{"failed token request", failing + "/oauth-callback", 502, "/oauth-callback"},
+	} {
+		j.resize(viewports[0].width, viewports[0].height, false)
+		j.load(p.step, "open "+p.url, p.path, p.status, chromedp.Navigate(p.url))
+		for _, w := range sweepWidths {
+			j.resize(w, 800, w < 640)
+			j.edges(p.step, j.facts(p.step), w)
+		}
+		j.checkBrowser(p.step)
+	}
+	if !t.Failed() {
+		t.Logf("widths %v: nothing outside code blocks past the right edge", sweepWidths)
+	}
+}
+
 // testCSPDetector makes sure the checks above can fail: it breaks the CSP
 // on purpose (an inline style element) and expects the recorder to see it.
-func testCSPDetector(t *testing.T, browser context.Context, base string) {
-	tab, rec := openTab(browser, t)
-	j := &journey{t: t, tab: tab, rec: rec, vp: viewports[0], base: base}
-	j.load("CSP detector", "open /", "/", chromedp.Navigate(base+"/"))
+// Before that, it shows that axe-core, injected with Runtime.evaluate as
+// audit does, runs under the page's CSP without a violation: the same
+// recorder, which does see the inline style, sees nothing.
+func testCSPDetector(t *testing.T, browserCtx context.Context, base, axe string) {
+	j := newJourney(t, browserCtx, viewports[0], base, axe)
+	rec := j.rec
+	j.load("CSP detector", "open /", "/", 200, chromedp.Navigate(base+"/"))
+	ok, err := chromedp.Run(j.tab, chromedp.Evaluate[bool](axe+"\n;typeof axe.run === 'function'"))
+	if err != nil || !ok {
+		t.Fatalf("CSP detector: axe-core through Runtime.evaluate: %v (defined: %v)", err, ok)
+	}
+	time.Sleep(300 * time.Millisecond)
 	if p := rec.takeProblems(); len(p) > 0 {
-		t.Fatalf("CSP detector: problems before the deliberate violation:\n\t%s", strings.Join(p, "\n\t"))
+		t.Fatalf("CSP detector: problems before the deliberate violation (after injecting axe-core):\n\t%s", strings.Join(p, "\n\t"))
 	}
 	inject := `(() => { const s = document.createElement('style'); s.textContent = 'body { color: red }'; document.head.append(s); return true; })()`
 	if err := j.do(chromedp.Evaluate[chromedp.Void](inject)); err != nil {
@@ -437,7 +778,7 @@ func testCSPDetector(t *testing.T, browser context.Context, base string) {
 	if len(f.CSPViolations) == 0 {
 		t.Errorf("CSP detector: the securitypolicyviolation hook saw nothing")
 	}
-	t.Logf("CSP detector: a deliberate violation was reported as %q and %q", seen, f.CSPViolations)
+	t.Logf("CSP detector: axe-core injected with Runtime.evaluate raised no CSP report; a deliberate violation was reported as %q and %q", seen, f.CSPViolations)
 }
 
 func isCSP(problem string) bool {
