@@ -75,6 +75,8 @@ type fixture struct {
 	clock *fakeClock
 	logs  *syncBuffer
 	cfg   config
+	// transport, when set, carries the app's requests to the stand-in.
+	transport http.RoundTripper
 }
 
 // newFixture starts a stand-in and the app. Options adjust the app's
@@ -109,7 +111,7 @@ func newFixture(t testing.TB, options ...func(*config)) *fixture {
 // log: for cases that need a configuration the stand-in cannot give.
 func (f *fixture) rebuild(cfg config) *fixture {
 	f.t.Helper()
-	h, err := newServer(cfg, newTestLogger(f.logs), f.clock.Now)
+	h, err := newServer(cfg, newTestLogger(f.logs), f.clock.Now, f.transport)
 	if err != nil {
 		f.t.Fatalf("newServer: %v", err)
 	}

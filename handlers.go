@@ -1,23 +1,28 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
 	"regexp"
-	"strconv"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/oauth2"
+
+	"bitbucket-client-credentials-sample/bitbucket"
 )
 
-// maxPage bounds ?page=: 1,000 pages of 10 is more repositories than any
-// workspace a person pages through by hand.
 const (
-	maxPage = 1000
-	perPage = 10
+	perPage       = 10 // repositories on a page
+	maxWorkspaces = 50 // workspaces discovery reads and the page lists
 )
 
 // handleHealthcheck answers 200 {"status":"ok"} without calling Bitbucket,
@@ -31,122 +36,192 @@ func handleHealthcheck() http.Handler {
 	})
 }
 
-// handleLanding serves the page that teaches the grant and shows the
-// configuration (the consumer key masked, never the secret).
-func handleLanding(pages *renderer, cfg config) http.Handler {
-	view := landingView{
-		TokenURL:  cfg.TokenURL,
-		APIURL:    cfg.APIURL,
-		Workspace: cfg.Workspace,
-		KeyMasked: mask(cfg.ConsumerKey),
-		Timeout:   cfg.Timeout.String(),
+// handleLanding serves the page that teaches the grant. It is the same for
+// every request of a process, so it is rendered once, here.
+func handleLanding(pages *renderer, view landingView) (http.Handler, error) {
+	page, err := pages.renderBytes(http.StatusOK, "index.html", "Bitbucket Cloud client credentials grant", view)
+	if err != nil {
+		return nil, err
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pages.render(w, http.StatusOK, "index.html", "Bitbucket Cloud client credentials grant", view)
-	})
-}
-
-type landingView struct {
-	TokenURL, APIURL, Workspace, KeyMasked, Timeout string
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page) //nolint:errcheck // nothing to do if the client went away
+	}), nil
 }
 
 // handleAuthorize stands where other grants send the browser to Bitbucket's
 // consent screen. The client credentials grant has no user and so no
-// consent: the app already holds everything it needs to get a token. So
-// /authorize goes straight on to /oauth-callback, carrying the query string
-// (a workspace or page chosen on the way).
-func handleAuthorize(pages *renderer) http.Handler {
+// consent: the app already holds all it needs to get a token. So /authorize
+// redirects straight on to /oauth-callback, with the query string (a
+// workspace or page chosen on the way), which /oauth-callback validates.
+func handleAuthorize() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target := "/oauth-callback"
 		if r.URL.RawQuery != "" {
-			// Carried as it came; /oauth-callback validates it. (A request
-			// line cannot hold the CR or LF that could split a header.)
 			target += "?" + r.URL.RawQuery
 		}
-		w.Header().Set("Location", target)
-		pages.render(w, http.StatusSeeOther, "authorize.html", "Redirecting to /oauth-callback", target)
+		http.Redirect(w, r, target, http.StatusSeeOther)
 	})
 }
 
-// handleCallback is where the flow happens: get the access token (from the
-// cache when it has one), call the API with it, and show what happened.
-func handleCallback(bb *bitbucket, cfg config, pages *renderer, logger *slog.Logger, now func() time.Time) http.Handler {
+// handleCallback is where the flow happens: the token, the workspace, two
+// concurrent API calls, and a page that shows what happened.
+func handleCallback(client *bitbucket.Client, disc *discovery, cfg config, pages *renderer, logger *slog.Logger, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store") // the page shows token details
+		if r.Method == http.MethodHead {
+			// Link previewers send HEAD: answer without spending the
+			// consumer's rate limit on a page nobody reads.
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			return
+		}
 		q, err := parseResultsQuery(r.URL.Query())
 		if err != nil {
 			pages.errorPage(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		p := bb.newPageLoad()
-		v := &resultsView{Page: q.page}
-		defer func() { // what the page shows of the flow, whatever happened
-			v.fill(p, cfg, now())
-			for _, e := range v.errorList() {
-				logger.Warn("step failed", e.logAttrs()...)
+		rec := &recorder{}
+		ctx, cancel := context.WithTimeout(withRecorder(r.Context(), rec), pageBudget(cfg.Timeout))
+		defer cancel()
+		v := &resultsView{Query: q, Workspace: q.workspace, WorkspaceSource: "chosen on this page"}
+		defer func() { // whatever happened, show it
+			v.fill(cfg, rec.list(), disc.known(v.token), now())
+			for _, s := range v.failures() {
+				logger.Warn("step failed", "error", s.logText)
 			}
-			w.Header().Set("Cache-Control", "no-store") // the page shows token details
 			pages.render(w, v.status(), "results.html", "Results: token and repositories", v)
 		}()
 
-		// Steps 2 and 3: the access token.
-		tok, serr := p.token()
-		if serr != nil {
-			v.TokenError = serr
+		// Steps 2 and 3: the access token, cached across page loads.
+		tok, origin, err := client.Tokens().Get(ctx)
+		if err != nil {
+			v.TokenError = explain(ctx, err)
 			return
 		}
+		v.token, v.origin = tok, origin
 
-		// Which workspace: the query's, the configuration's, or the first the
-		// token can reach (listed once per token lifetime).
-		ctx := r.Context()
-		v.Workspaces = bb.knownWorkspaces(tok.Gen)
-		v.Workspace, v.WorkspaceSource = q.workspace, "chosen on this page"
+		// Which workspace: the page's, BITBUCKET_WORKSPACE, or the first the
+		// token can reach (asked once per token: discovery is best effort).
 		if v.Workspace == "" && cfg.Workspace != "" {
-			v.Workspace, v.WorkspaceSource = cfg.Workspace, "from the configuration"
-		}
-		if v.Workspace == "" && v.Workspaces == nil {
-			if v.Workspaces, serr = bb.listWorkspaces(ctx, p, tok.Gen); serr != nil {
-				v.WorkspacesError = serr
-				return
-			}
+			v.Workspace, v.WorkspaceSource = cfg.Workspace, "from BITBUCKET_WORKSPACE"
 		}
 		if v.Workspace == "" {
-			if len(v.Workspaces) == 0 {
+			list, err := disc.run(ctx, client, tok)
+			if err != nil {
+				v.DiscoveryError = explain(ctx, err)
+				return
+			}
+			if len(list) == 0 {
 				return // the page says to set BITBUCKET_WORKSPACE
 			}
-			v.Workspace, v.WorkspaceSource = v.Workspaces[0], "the first the token can reach"
+			v.Workspace, v.WorkspaceSource = list[0].Slug, "the first the token can reach"
 		}
 
-		// Step 4: the workspace's details and one page of its repositories.
-		// Neither depends on the other, so they run concurrently: one
-		// round trip instead of two.
-		wsPath := "/workspaces/" + url.PathEscape(v.Workspace)
-		repoPath := "/repositories/" + url.PathEscape(v.Workspace)
-		query := url.Values{"page": {strconv.Itoa(q.page)}, "pagelen": {strconv.Itoa(perPage)}}
+		// Step 4: the workspace's details and a page of its repositories.
+		// Neither needs the other, so they run at once: one round trip.
+		ws := url.PathEscape(v.Workspace)
+		query := url.Values{"pagelen": {fmt.Sprint(perPage)}, "sort": {"-updated_on"}}
+		if q.page != "" {
+			query.Set("page", q.page) // as Bitbucket's own next link had it
+		}
 		var wg sync.WaitGroup
-		wg.Go(func() { v.WorkspaceError = p.get(ctx, wsPath, nil, &v.workspace) })
-		wg.Go(func() { v.ReposError = p.get(ctx, repoPath, query, &v.repos) })
+		wg.Go(func() { v.WorkspaceError = call(ctx, logger, func() error { return client.Get(ctx, "/workspaces/"+ws, nil, &v.workspace) }) })
+		wg.Go(func() { v.ReposError = call(ctx, logger, func() error { return client.Get(ctx, "/repositories/"+ws, query, &v.repos) }) })
 		wg.Wait()
 	})
 }
 
-// badInput is a message for the person who sent the request, shown on
-// the 400 page as it is.
+// call runs one API call and explains its failure. A panic in it becomes a
+// failed step: net/http recovers panics only in the handler's own goroutine,
+// and one in another goroutine would end the process.
+func call(ctx context.Context, logger *slog.Logger, f func() error) (failed *stepView) {
+	defer func() {
+		if p := recover(); p != nil {
+			logger.Error("panic in an API call", "panic", clip(fmt.Sprint(p), 300), "stack", string(debug.Stack()))
+			failed = &stepView{Step: "The API call", Message: "The app failed while making this call; the log has the details.",
+				logText: "panic"}
+		}
+	}()
+	if err := f(); err != nil {
+		return explain(ctx, err)
+	}
+	return nil
+}
+
+// pageBudget bounds one results page's calls to Bitbucket: the token
+// request, the workspace listing and the concurrent API round, each up to
+// the timeout, plus one retry after a 401.
+func pageBudget(timeout time.Duration) time.Duration { return 4 * timeout }
+
+// discovery remembers, per token, which workspaces GET /2.0/user/workspaces
+// listed, or that it failed. Since May 2026 a client-credentials token acts
+// as an app_user, and Bitbucket does not document what this endpoint does
+// for one: it may refuse. Asking again on every page load would cost a call
+// (and, after a 401, a token request) each time.
+type discovery struct {
+	mu   sync.Mutex // held while listing: concurrent page loads wait for one
+	tok  *oauth2.Token
+	list []workspaceRef
+	err  error
+}
+
+type workspaceRef struct{ Slug, UUID string }
+
+// known returns what was listed with tok, if anything.
+func (d *discovery) known(tok *oauth2.Token) []workspaceRef {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if tok == nil || d.tok != tok {
+		return nil
+	}
+	return d.list
+}
+
+func (d *discovery) run(ctx context.Context, client *bitbucket.Client, tok *oauth2.Token) ([]workspaceRef, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.tok == tok {
+		return d.list, d.err
+	}
+	// sort=slug: without a sort, Bitbucket's pages may repeat or skip items.
+	query := url.Values{"sort": {"slug"}, "pagelen": {"100"}}
+	items, err := bitbucket.List[bitbucket.WorkspaceAccess](ctx, client, "/user/workspaces", query, maxWorkspaces)
+	var list []workspaceRef
+	for _, a := range items {
+		if workspaceSlug.MatchString(a.Workspace.Slug) { // upstream data is checked before it names a path
+			list = append(list, workspaceRef{Slug: a.Workspace.Slug, UUID: a.Workspace.UUID})
+		}
+	}
+	var e *bitbucket.Error
+	if err != nil && (!errors.As(err, &e) || e.Status == 0) {
+		return list, err // no answer: not worth remembering
+	}
+	// A 401 may have replaced tok: remember under the token in use now.
+	if cur, _, err := client.Tokens().Get(ctx); err == nil {
+		tok = cur
+	}
+	d.tok, d.list, d.err = tok, list, err
+	return list, err
+}
+
+// badInput is a message for the person who sent the request, shown on the
+// 400 page as it is.
 type badInput string
 
 func (b badInput) Error() string { return string(b) }
 
 type resultsQuery struct {
 	workspace string
-	page      int
+	page      string // Bitbucket's own page value: a number or an opaque cursor
 }
 
-var pageNumber = regexp.MustCompile(`^[1-9][0-9]{0,3}$`)
+// pageValue is what the page links carry from Bitbucket's next and
+// previous: "clients are not expected to construct URLs themselves".
+var pageValue = regexp.MustCompile(`^[A-Za-z0-9._~=-]{1,200}$`)
 
-// parseResultsQuery validates the query before anything uses it. A
-// workspace must be a workspace ID, so it can never carry a request to
-// another API path.
+// parseResultsQuery validates the query before anything uses it.
 func parseResultsQuery(q url.Values) (resultsQuery, error) {
-	res := resultsQuery{page: 1}
+	var res resultsQuery
 	for name, values := range q {
 		if (name == "workspace" || name == "page") && len(values) > 1 {
 			return res, badInput("Give " + name + " only once.")
@@ -159,17 +234,16 @@ func parseResultsQuery(q url.Values) (resultsQuery, error) {
 		res.workspace = ws
 	}
 	if p := q.Get("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if !pageNumber.MatchString(p) || err != nil || n > maxPage {
-			return res, badInput("page must be a whole number from 1 to " + strconv.Itoa(maxPage) + ".")
+		if !pageValue.MatchString(p) {
+			return res, badInput("page must be the value from a Next or Previous link: at most 200 letters, digits and . _ ~ = -")
 		}
-		res.page = n
+		res.page = p
 	}
 	return res, nil
 }
 
-// handleStatic serves the embedded CSS and diagram. Folders and missing
-// files get the app's 404 page rather than a listing.
+// handleStatic serves the embedded CSS, script and diagrams. Folders and
+// missing files get the app's 404 page rather than a listing.
 func handleStatic(static fs.FS, pages *renderer) http.Handler {
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

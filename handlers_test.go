@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"bitbucket-client-credentials-sample/bitbucket"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
 
@@ -218,7 +220,8 @@ func loadConcurrently(t *testing.T, f *fixture, path string, n int) map[int]int 
 			resp, err := client.Get(f.app.URL + path)
 			if err == nil {
 				status = resp.StatusCode
-				drainAndClose(resp.Body)
+				io.Copy(io.Discard, resp.Body) //nolint:errcheck // only the status counts
+				resp.Body.Close()
 			}
 			mu.Lock()
 			statuses[status]++
@@ -248,9 +251,9 @@ func TestTokenRenewal(t *testing.T) {
 		reusedFor time.Duration // still the cached token after this long
 		renewedBy time.Duration // a new token after this long
 	}{
-		{"Bitbucket's two hours, renewed a minute early", 0, false, 7200*time.Second - renewMargin - time.Second, 7200*time.Second - renewMargin},
+		{"Bitbucket's two hours, renewed a minute early", 0, false, 7200*time.Second - bitbucket.RenewMargin - time.Second, 7200*time.Second - bitbucket.RenewMargin},
 		{"short-lived token renewed half-way", 30, false, 14 * time.Second, 15 * time.Second},
-		{"no expires_in is short-lived, not eternal", 0, true, fallbackLifetime - renewMargin - time.Second, fallbackLifetime - renewMargin},
+		{"no expires_in is short-lived, not eternal", 0, true, 5*time.Minute - bitbucket.RenewMargin - time.Second, 5*time.Minute - bitbucket.RenewMargin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -716,13 +719,10 @@ func TestNoSecretInAnyResponseOrLog(t *testing.T) {
 	}
 }
 
-func TestForbiddenNamesPermissionFromHeader(t *testing.T) {
-	// Some 403s carry no detail.required: the x-accepted-oauth-scopes
-	// header names the scope instead.
-	resp := &http.Response{StatusCode: 403, Header: http.Header{"X-Accepted-Oauth-Scopes": {"pullrequest, team"}}}
-	e := apiFailure("GET /x", resp, []byte(`{"type":"error","error":{"message":"Forbidden"}}`))
-	if !strings.Contains(e.Hint, "Pull requests: Read and Workspace membership: Read") {
-		t.Errorf("hint %q does not name the permissions", e.Hint)
+func TestForbiddenNamesPermissions(t *testing.T) {
+	e := &bitbucket.Error{Step: "GET /2.0/repositories/x", Status: 403, Message: "Forbidden", Required: []string{"pullrequest", "repository"}}
+	if v := explain(context.Background(), e); !strings.Contains(v.Hint, "Pull requests: Read and Repositories: Read") {
+		t.Errorf("hint %q does not name the permissions", v.Hint)
 	}
 }
 
@@ -732,7 +732,7 @@ func TestUpstreamMessagesAreEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	v := &resultsView{TokenError: &stepError{Step: "Token request", Status: 400, Code: "<b>code</b>",
+	v := &resultsView{TokenError: &stepView{Step: "Token request", Status: 400, Code: "<b>code</b>",
 		Message: `<script>alert("m")</script>`, Detail: `<img src=x onerror=alert(1)>`}}
 	pages.render(rec, 502, "results.html", "Results", v)
 	body := rec.Body.String()

@@ -43,8 +43,10 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"net/url"
 	"time"
 
+	"bitbucket-client-credentials-sample/bitbucket"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
 
@@ -69,11 +71,15 @@ func exitCode(err error) int {
 	return 1
 }
 
-// shutdownGrace bounds how long a stopping server waits for in-flight requests.
+// shutdownGrace bounds how long a stopping server waits for in-flight pages
+// before it cancels their calls to Bitbucket.
 const shutdownGrace = 10 * time.Second
 
+// userAgent names the app on every request to Bitbucket.
+const userAgent = "bitbucket-client-credentials-sample/2.0 (Go; +https://developer.atlassian.com/cloud/bitbucket/)"
+
 // run starts the app and serves until ctx is cancelled or the process gets
-// SIGINT or SIGTERM; then it finishes in-flight requests and returns nil.
+// SIGINT or SIGTERM; then it lets in-flight pages finish and returns nil.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -102,11 +108,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cfg.TokenURL, cfg.APIURL, cfg.Workspace = base+"/site/oauth2/access_token", base+"/2.0", ""
 	}
 
-	handler, err := newServer(cfg, logger, time.Now)
+	handler, err := newServer(cfg, logger, time.Now, nil)
 	if err != nil {
 		return err
 	}
+	// Pages in flight when the app stops get this context's cancellation,
+	// with errStopping as the cause, once the grace period is over.
+	pagesCtx, stopPages := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopPages(errStopping)
 	srv := newHTTPServer(cfg, handler, logger)
+	srv.BaseContext = func(net.Listener) context.Context { return pagesCtx }
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listening on %s:%d: %w (is another server using the port? set PORT)", cfg.Host, cfg.Port, err)
@@ -120,32 +131,61 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	case <-ctx.Done():
 	}
+	// From here a second Ctrl+C ends the process at once (Go's default).
+	stop()
 
-	logger.Info("shutting down: finishing in-flight requests", "grace", shutdownGrace)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	grace := min(shutdownGrace, pageBudget(cfg.Timeout))
+	logger.Info("shutting down: finishing in-flight pages (press Ctrl+C again to stop at once)", "grace", grace)
+	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
+	if err := srv.Shutdown(graceCtx); err != nil {
+		// Out of time: cancel the pages' calls, so that each still gets a
+		// page saying the app is stopping, then wait for those pages.
+		logger.Warn("grace period over: cancelling the calls of pages still in flight")
+		stopPages(errStopping)
+		finishCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(finishCtx); err != nil {
+			srv.Close()
+		}
 	}
 	logger.Info("stopped")
 	return nil
 }
 
 // newServer builds the app: its dependencies, made once, and every route.
-func newServer(cfg config, logger *slog.Logger, now func() time.Time) (http.Handler, error) {
-	pages, err := newRenderer(siteInfo{Demo: cfg.Demo, DemoReason: cfg.DemoReason, TokenURL: cfg.TokenURL}, logger)
+// transport is what carries requests to Bitbucket (nil: Go's default); tests
+// pass their own.
+func newServer(cfg config, logger *slog.Logger, now func() time.Time, transport http.RoundTripper) (http.Handler, error) {
+	pages, err := newRenderer(siteInfo{Demo: cfg.Demo, DemoReason: cfg.DemoReason, Host: upstreamHost(cfg.APIURL)}, logger)
 	if err != nil {
 		return nil, err
 	}
-	client := newUpstreamClient(cfg.Timeout, logger)
-	bb := &bitbucket{
-		apiURL: cfg.APIURL,
-		client: client,
-		tokens: newTokenCache(newClientCredentialsConfig(cfg.ConsumerKey, cfg.ConsumerSecret, cfg.TokenURL), client, now),
+	// One http.Client, with a timeout, for every call to Bitbucket; its
+	// transport logs each call and records it for the page that made it.
+	httpClient := bitbucket.NewHTTPClient(cfg.Timeout)
+	if transport != nil {
+		httpClient.Transport = transport
+	}
+	httpClient.Transport = &tracingTransport{next: httpClient.Transport, log: logger}
+	// One client, and so one token source, for the whole process.
+	client := bitbucket.NewClient(bitbucket.Config{
+		Key: cfg.ConsumerKey, Secret: cfg.ConsumerSecret,
+		TokenURL: cfg.TokenURL, APIURL: cfg.APIURL,
+		HTTPClient: httpClient, UserAgent: userAgent, Now: now,
+	})
+	if url.QueryEscape(cfg.ConsumerKey) != cfg.ConsumerKey || url.QueryEscape(cfg.ConsumerSecret) != cfg.ConsumerSecret {
+		logger.Warn("the consumer key or secret holds characters that golang.org/x/oauth2 form-encodes before " +
+			"Basic-encoding them (RFC 6749 §2.3.1), while curl -u sends them raw; Bitbucket does not document which it expects")
+	}
+	landing, err := handleLanding(pages, landingView{TokenURL: cfg.TokenURL, APIURL: cfg.APIURL, Workspace: cfg.Workspace,
+		KeyMasked: mask(cfg.ConsumerKey), Timeout: cfg.Timeout.String()})
+	if err != nil {
+		return nil, err
 	}
 
 	mux := http.NewServeMux()
-	addRoutes(mux, cfg, bb, pages, logger, now)
+	addRoutes(mux, landing, client, cfg, pages, logger, now)
 	var h http.Handler = mux
 	h = withSecurityHeaders(h)
 	h = withRecovery(pages, logger, h)
@@ -160,9 +200,9 @@ func newHTTPServer(cfg config, handler http.Handler, logger *slog.Logger) *http.
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		// A results page may wait for a token request, an API round and a
-		// retry after a 401, each bounded by cfg.Timeout.
-		WriteTimeout:   4*cfg.Timeout + 5*time.Second,
+		// A results page's calls to Bitbucket share one deadline
+		// (pageBudget); then the page still has to be written.
+		WriteTimeout:   pageBudget(cfg.Timeout) + 5*time.Second,
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 16 << 10,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -170,17 +210,28 @@ func newHTTPServer(cfg config, handler http.Handler, logger *slog.Logger) *http.
 }
 
 // addRoutes is the one place that lists every route.
-func addRoutes(mux *http.ServeMux, cfg config, bb *bitbucket, pages *renderer, logger *slog.Logger, now func() time.Time) {
+func addRoutes(mux *http.ServeMux, landing http.Handler, client *bitbucket.Client, cfg config, pages *renderer, logger *slog.Logger, now func() time.Time) {
 	get := func(path string, h http.Handler) {
 		mux.Handle("GET "+path, h)                                   // GET and HEAD
 		mux.Handle(path, handleMethodNotAllowed(pages, "GET, HEAD")) // any other method
 	}
-	get("/{$}", handleLanding(pages, cfg))
+	get("/{$}", landing)
 	get("/healthcheck", handleHealthcheck())
-	get("/authorize", handleAuthorize(pages))
-	get("/oauth-callback", handleCallback(bb, cfg, pages, logger, now))
+	get("/authorize", handleAuthorize())
+	get("/oauth-callback", handleCallback(client, &discovery{}, cfg, pages, logger, now))
 	get("/static/", handleStatic(staticFS(), pages))
 	mux.Handle("/", handleNotFound(pages))
+}
+
+// upstreamHost names the Bitbucket the app talks to, for the banner.
+func upstreamHost(apiURL string) string {
+	if apiURL == bitbucket.DefaultAPIURL {
+		return "Bitbucket Cloud"
+	}
+	if u, err := url.Parse(apiURL); err == nil {
+		return u.Host
+	}
+	return apiURL
 }
 
 // logStart says where the app listens and in which mode, and warns when it

@@ -29,12 +29,18 @@ func staticFS() fs.FS {
 	return sub
 }
 
-// siteInfo is what every page shows in its banner: which mode is on, and
-// how to switch.
+// siteInfo is what every page shows in its banner: which mode is on, the
+// Bitbucket in use, and how to switch.
 type siteInfo struct {
 	Demo       bool
 	DemoReason string
-	TokenURL   string
+	Host       string // "Bitbucket Cloud", or the API's host when it is another
+}
+
+// landingView is the landing page's own data: the configuration, with the
+// consumer key masked and the secret never.
+type landingView struct {
+	TokenURL, APIURL, Workspace, KeyMasked, Timeout string
 }
 
 // pageData is what the layout template receives.
@@ -79,17 +85,9 @@ func newRenderer(site siteInfo, logger *slog.Logger) (*renderer, error) {
 // buffer first, so that a template error becomes a clean 500 instead of half
 // a page.
 func (rd *renderer) render(w http.ResponseWriter, status int, page, title string, data any) {
-	t, ok := rd.pages[page]
 	buf := rd.bufs.Get().(*bytes.Buffer)
-	buf.Reset()
 	defer rd.bufs.Put(buf)
-	var err error
-	if !ok {
-		err = fmt.Errorf("no template %q", page)
-	} else {
-		err = t.ExecuteTemplate(buf, "layout", pageData{Title: title, Site: rd.site, Status: status, Page: data})
-	}
-	if err != nil {
+	if err := rd.execute(buf, status, page, title, data); err != nil {
 		rd.log.Error("rendering failed", "page", page, "error", err)
 		http.Error(w, "Internal Server Error: the page could not be rendered.", http.StatusInternalServerError)
 		return
@@ -97,6 +95,22 @@ func (rd *renderer) render(w http.ResponseWriter, status int, page, title string
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes()) //nolint:errcheck // nothing to do if the client went away
+}
+
+// renderBytes renders a page that is the same for every request, once.
+func (rd *renderer) renderBytes(status int, page, title string, data any) ([]byte, error) {
+	var buf bytes.Buffer
+	err := rd.execute(&buf, status, page, title, data)
+	return buf.Bytes(), err
+}
+
+func (rd *renderer) execute(buf *bytes.Buffer, status int, page, title string, data any) error {
+	buf.Reset()
+	t, ok := rd.pages[page]
+	if !ok {
+		return fmt.Errorf("no template %q", page)
+	}
+	return t.ExecuteTemplate(buf, "layout", pageData{Title: title, Site: rd.site, Status: status, Page: data})
 }
 
 // errorPage shows a short, specific message with the right status. The

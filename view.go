@@ -1,53 +1,57 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/oauth2"
+
+	"bitbucket-client-credentials-sample/bitbucket"
 )
 
-// resultsView is what the results page shows. The handler fills the raw
-// parts as the flow goes; fill turns them into what the template needs.
+// resultsView is what the results page shows. The handler sets the raw
+// parts as the flow goes; fill turns them into what the template needs,
+// bounded: whatever Bitbucket sent, the page shows one page of it.
 type resultsView struct {
-	Page            int
-	Workspace       string // the workspace shown
-	WorkspaceSource string // where that choice came from
-	Workspaces      []string
+	Query           resultsQuery
+	Workspace       string // as asked for: a slug or a {UUID}
+	WorkspaceSource string
 
-	TokenError      *stepError
-	WorkspacesError *stepError
-	WorkspaceError  *stepError
-	ReposError      *stepError
+	TokenError, DiscoveryError, WorkspaceError, ReposError *stepView
 
-	workspace workspaceJSON
-	repos     pageJSON[repositoryJSON]
+	token     *oauth2.Token
+	origin    bitbucket.Origin
+	workspace bitbucket.Workspace
+	repos     bitbucket.Page[bitbucket.Repository]
 
 	// Set by fill.
 	Token         *tokenView
+	NoWorkspace   bool // the token reaches no workspace
 	WorkspaceInfo *workspaceView
+	Switch        []switchLink
 	Repos         []repoView
-	ReposLoaded   bool
-	TotalRepos    int
-	TotalPages    int
+	PageLabel     string
 	PrevURL       string
 	NextURL       string
-	Switch        []switchLink
-	CloneExample  string
+	Clone         string
 	Exchanges     []exchangeView
 	Notes         []string
 	Curl          []string
+	Exports       []string // demo mode: the demo consumer, so the commands run as shown
+	EncodingNote  bool     // form-encoding changes the key or the secret
 }
 
 type tokenView struct {
-	Type      string // "Bearer"
-	Scopes    string
-	ExpiresAt string
-	ExpiresIn string
-	Masked    string
-	Fetched   bool // false: reused from the cache
+	Type, Scopes, ExpiresAt, ExpiresIn, Masked, JSON string
+	Fetched                                         bool
 }
 
 type workspaceView struct {
@@ -66,143 +70,252 @@ type switchLink struct {
 }
 
 type exchangeView struct {
-	Step     int
-	Method   string
-	URL      string
-	Auth     string
-	Status   string
-	Duration string
-	Failed   bool
+	Step                                int
+	Method, URL, Auth, Status, Duration string
+	Failed                              bool
 }
 
-func (v *resultsView) fill(p *pageLoad, cfg config, now time.Time) {
-	if t := p.tok.Token; t != nil {
+func (v *resultsView) fill(cfg config, exchanges []exchange, known []workspaceRef, now time.Time) {
+	if t := v.token; t != nil {
 		v.Token = &tokenView{
 			Type:      t.Type(), // x/oauth2 normalises Bitbucket's "bearer"
-			Scopes:    t.Scopes,
-			ExpiresAt: t.ExpiresAt.UTC().Format("2006-01-02 15:04:05 UTC"),
-			ExpiresIn: t.ExpiresAt.Sub(now).Round(time.Second).String(),
+			Scopes:    clip(bitbucket.Scopes(t), 200),
+			ExpiresAt: t.Expiry.UTC().Format("2006-01-02 15:04:05 UTC"),
+			ExpiresIn: t.Expiry.Sub(now).Round(time.Second).String(),
 			Masked:    mask(t.AccessToken),
-			Fetched:   p.tok.Fetched,
+			JSON:      tokenJSON(t),
+			Fetched:   v.origin == bitbucket.Fetched,
 		}
+		switch v.origin {
+		case bitbucket.Reused:
+			v.Notes = append(v.Notes, "Reused the cached access token: no token request. It expires at "+v.Token.ExpiresAt+".")
+		case bitbucket.Shared:
+			v.Notes = append(v.Notes, "Another page load was already asking for a token; this one waited for that request.")
+		}
+		v.NoWorkspace = v.Workspace == "" && v.DiscoveryError == nil
 	}
-	if v.Workspace != "" && v.WorkspaceError == nil && v.workspace.Slug != "" {
-		ws := v.workspace
-		v.WorkspaceInfo = &workspaceView{
-			Name: ws.Name, Slug: ws.Slug, UUID: ws.UUID, IsPrivate: ws.IsPrivate,
-			Link: safeLink(ws.Links.HTML.Href), Created: bbDate(ws.CreatedOn),
-		}
+	if ws := v.workspace; v.WorkspaceError == nil && ws.Slug != "" {
+		v.WorkspaceInfo = &workspaceView{Name: clip(ws.Name, 200), Slug: clip(ws.Slug, 100), UUID: clip(ws.UUID, 40),
+			IsPrivate: ws.IsPrivate, Link: safeLink(ws.Links.HTML.Href), Created: bbDate(ws.CreatedOn)}
 	}
-	// A workspace is chosen only after the token (and any listing) worked.
-	if v.Workspace != "" && v.ReposError == nil {
-		v.ReposLoaded = true
-		for _, r := range v.repos.Values {
-			v.Repos = append(v.Repos, repoView{
-				Name: r.Name, FullName: r.FullName, Link: safeLink(r.Links.HTML.Href),
-				IsPrivate: r.IsPrivate, Language: r.Language, Updated: bbDate(r.UpdatedOn),
-				Description: r.Description,
-			})
-		}
-		v.TotalRepos = v.repos.Size
-		if v.repos.Size > 0 {
-			v.TotalPages = (v.repos.Size + perPage - 1) / perPage
-		}
-		if v.Page > 1 {
-			v.PrevURL = resultsURL(v.Workspace, v.Page-1)
-		}
-		if v.repos.Next != "" && v.Page < maxPage {
-			v.NextURL = resultsURL(v.Workspace, v.Page+1)
-		}
-		if len(v.repos.Values) > 0 {
-			r := v.repos.Values[0]
-			slug := r.Slug
-			if slug == "" {
-				slug = r.Name
-			}
-			v.CloneExample = fmt.Sprintf("git clone https://x-token-auth:{access_token}@bitbucket.org/%s/%s.git", v.Workspace, slug)
-		}
+	for _, ws := range known[:min(len(known), maxWorkspaces)] {
+		current := ws.Slug == v.Workspace || strings.EqualFold(ws.UUID, v.Workspace) || ws.Slug == v.workspace.Slug
+		v.Switch = append(v.Switch, switchLink{Slug: ws.Slug, URL: resultsURL(ws.Slug, ""), Current: current})
 	}
-	if len(v.Workspaces) > 1 {
-		for _, ws := range v.Workspaces {
-			v.Switch = append(v.Switch, switchLink{Slug: ws, URL: resultsURL(ws, 1), Current: ws == v.Workspace})
-		}
+	if len(v.Switch) < 2 {
+		v.Switch = nil
 	}
+	if v.Workspace != "" && v.ReposError == nil && v.token != nil {
+		v.fillRepos()
+	}
+	v.fillExchanges(cfg, exchanges)
+}
 
-	v.Notes = p.tr.notes
-	curl := []string{fmt.Sprintf(`curl -sS -X POST -u "$BITBUCKET_CONSUMER_KEY:$BITBUCKET_CONSUMER_SECRET" -d grant_type=client_credentials %s`,
-		shellQuote(cfg.TokenURL))}
+func (v *resultsView) fillRepos() {
+	values := v.repos.Values[:min(len(v.repos.Values), perPage)]
+	for _, r := range values {
+		v.Repos = append(v.Repos, repoView{
+			Name: clip(r.Name, 100), FullName: clip(r.FullName, 200), Link: safeLink(r.Links.HTML.Href),
+			IsPrivate: r.IsPrivate, Language: clip(r.Language, 40), Updated: bbDate(r.UpdatedOn),
+			Description: clip(r.Description, 300),
+		})
+	}
+	v.PageLabel = pageLabel(v.repos)
+	v.PrevURL = resultsURL(v.Workspace, pageParam(v.repos.Previous))
+	v.NextURL = resultsURL(v.Workspace, pageParam(v.repos.Next))
+	if v.repos.Previous == "" || v.PrevURL == "" {
+		v.PrevURL = ""
+	}
+	if v.repos.Next == "" || pageParam(v.repos.Next) == "" {
+		v.NextURL = ""
+	}
+	if len(values) > 0 {
+		v.Clone = cloneCommand(values[0])
+	}
+}
+
+func (v *resultsView) fillExchanges(cfg config, exchanges []exchange) {
+	tokenURL := cfg.TokenURL
+	v.Curl = []string{`curl -sS -X POST -u "$BITBUCKET_CONSUMER_KEY:$BITBUCKET_CONSUMER_SECRET" -d grant_type=client_credentials ` +
+		shellQuote(tokenURL)}
+	if cfg.Demo {
+		v.Exports = []string{
+			"export BITBUCKET_CONSUMER_KEY=" + shellQuote(cfg.ConsumerKey),
+			"export BITBUCKET_CONSUMER_SECRET=" + shellQuote(cfg.ConsumerSecret),
+		}
+	}
+	v.EncodingNote = url.QueryEscape(cfg.ConsumerKey) != cfg.ConsumerKey || url.QueryEscape(cfg.ConsumerSecret) != cfg.ConsumerSecret
 	seen := map[string]bool{}
-	for _, e := range p.tr.list() {
-		ev := exchangeView{Method: e.Method, URL: e.URL, Auth: e.Auth, Duration: formatDuration(e.Duration)}
-		ev.Step = 4
+	rejected := false
+	for _, e := range exchanges {
+		ev := exchangeView{Step: 4, Method: e.Method, URL: e.URL, Auth: e.Auth, Duration: formatDuration(e.Duration)}
 		if e.Method == http.MethodPost {
 			ev.Step = 2
+			if rejected {
+				v.Notes = append(v.Notes, "Bitbucket answered 401 to the token: the client dropped it, fetched a new one and retried once.")
+			}
 		}
-		if e.Status != 0 {
+		switch {
+		case e.Status == 0:
+			ev.Status, ev.Failed = "no answer: "+e.Err, true
+		default:
 			ev.Status = strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
-			ev.Failed = e.Status >= 300
-		} else {
-			ev.Status = "no response: " + e.Err
-			ev.Failed = true
+			ev.Failed = e.Status >= 300 || e.Err != ""
+			if e.Err != "" {
+				ev.Status += ", then " + e.Err
+			}
 		}
+		rejected = rejected || e.Status == http.StatusUnauthorized
 		v.Exchanges = append(v.Exchanges, ev)
 		if e.Method == http.MethodGet && !seen[e.URL] {
 			seen[e.URL] = true
-			curl = append(curl, `curl -sS -H "Authorization: Bearer $BITBUCKET_ACCESS_TOKEN" `+shellQuote(e.URL))
+			v.Curl = append(v.Curl, `curl -sS -H "Authorization: Bearer $BITBUCKET_ACCESS_TOKEN" `+shellQuote(e.URL))
 		}
 	}
-	v.Curl = curl
 }
 
-// errorList returns the steps that failed.
-func (v *resultsView) errorList() []*stepError {
-	var out []*stepError
-	for _, e := range []*stepError{v.TokenError, v.WorkspacesError, v.WorkspaceError, v.ReposError} {
-		if e != nil {
-			out = append(out, e)
+// failures returns the steps that failed.
+func (v *resultsView) failures() []*stepView {
+	var out []*stepView
+	for _, s := range []*stepView{v.TokenError, v.DiscoveryError, v.WorkspaceError, v.ReposError} {
+		if s != nil {
+			out = append(out, s)
 		}
 	}
 	return out
 }
 
-// status is 200 only when the token and every call succeeded; 504 when a
-// step timed out, 502 for any other upstream failure.
+// status is 200 when every step worked; else the most telling failure's.
 func (v *resultsView) status() int {
 	status := http.StatusOK
-	for _, e := range v.errorList() {
-		if e.Timeout {
-			return http.StatusGatewayTimeout
+	for _, s := range v.failures() {
+		if s.Stopping || (s.Timeout && status != http.StatusServiceUnavailable) || status == http.StatusOK {
+			status = s.pageStatus()
 		}
-		status = e.pageStatus()
 	}
 	return status
 }
 
-func resultsURL(workspace string, page int) string {
+// tokenJSON is the token endpoint's answer as the page shows it: the
+// fields Bitbucket sends, with the token itself masked.
+func tokenJSON(t *oauth2.Token) string {
+	var b strings.Builder
+	b.WriteString("{\n")
+	fields := []struct {
+		key string
+		val any
+	}{{"access_token", mask(t.AccessToken)}}
+	for _, key := range []string{"token_type", "expires_in", "scope", "scopes", "refresh_token", "state"} {
+		switch val := t.Extra(key).(type) {
+		case nil:
+		case string:
+			if key == "refresh_token" {
+				val = mask(val)
+			}
+			fields = append(fields, struct {
+				key string
+				val any
+			}{key, clip(val, 200)})
+		case float64, bool:
+			fields = append(fields, struct {
+				key string
+				val any
+			}{key, val})
+		}
+	}
+	for i, f := range fields {
+		k, _ := json.Marshal(f.key)
+		val, _ := json.Marshal(f.val)
+		fmt.Fprintf(&b, "  %s: %s", k, val)
+		if i < len(fields)-1 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// pageLabel says which page this is, only from what the answer says: page
+// may be an opaque cursor, and size and pagelen may be missing.
+func pageLabel(p bitbucket.Page[bitbucket.Repository]) string {
+	var page int64
+	if json.Unmarshal(p.Page, &page) != nil || page < 1 || page > 1e6 {
+		return ""
+	}
+	label := "Page " + strconv.FormatInt(page, 10)
+	size, err1 := p.Size.Int64()
+	pagelen, err2 := p.Pagelen.Int64()
+	if err1 == nil && err2 == nil && size >= 0 && size <= 1e9 && pagelen >= 1 && pagelen <= 100 {
+		label += fmt.Sprintf(" of %d · %d repositories", max(1, (size+pagelen-1)/pagelen), size)
+	}
+	return label
+}
+
+// pageParam returns the page value of Bitbucket's next or previous link,
+// if it is one the app will carry.
+func pageParam(link string) string {
+	u, err := url.Parse(link)
+	if err != nil {
+		return ""
+	}
+	if p := u.Query().Get("page"); pageValue.MatchString(p) {
+		return p
+	}
+	return ""
+}
+
+func resultsURL(workspace, page string) string {
 	q := url.Values{"workspace": {workspace}}
-	if page > 1 {
-		q.Set("page", strconv.Itoa(page))
+	if page != "" {
+		q.Set("page", page)
 	}
 	return "/oauth-callback?" + q.Encode()
 }
 
-// safeLink returns href when it is an absolute http(s) URL, else "". Links
-// come from Bitbucket, and the page renders only those it can trust to be
-// web pages.
+// cloneParts are what a clone URL may hold before the page puts it in a
+// shell command: a host (and port) and a workspace/repository path.
+var (
+	cloneHost = regexp.MustCompile(`^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$`)
+	clonePath = regexp.MustCompile(`^/[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}\.git$`)
+)
+
+// cloneCommand builds the git clone line for a repository from Bitbucket's
+// own answer: the links.clone entry named https, with its user replaced by
+// x-token-auth (the user name Bitbucket requires with a token), or else
+// from full_name. Every part is validated, and the argument quoted.
+func cloneCommand(r bitbucket.Repository) string {
+	u := &url.URL{Scheme: "https", Host: "bitbucket.org", Path: "/" + r.FullName + ".git"}
+	for _, l := range r.Links.Clone {
+		if c, err := url.Parse(l.Href); err == nil && l.Name == "https" {
+			u = c
+		}
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || !cloneHost.MatchString(u.Host) || !clonePath.MatchString(u.Path) ||
+		strings.Contains(u.Path, "..") || u.RawQuery != "" || u.Fragment != "" {
+		return ""
+	}
+	// Inside double quotes only $, `, \ and " are special: the validated
+	// parts hold none of them, and $BITBUCKET_ACCESS_TOKEN expands.
+	return `git clone "` + u.Scheme + `://x-token-auth:${BITBUCKET_ACCESS_TOKEN}@` + u.Host + u.Path + `"`
+}
+
+// safeLink returns href when it is an absolute http(s) URL, else "": links
+// come from Bitbucket, and the page renders only those that are web pages.
 func safeLink(href string) string {
 	u, err := url.Parse(href)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(href) > 2000 {
 		return ""
 	}
 	return u.String()
 }
 
-// bbDate shows Bitbucket's ISO 8601 time (with microseconds and +00:00) as
-// a date and time in UTC, or as it came when it does not parse.
+// bbDate shows Bitbucket's ISO 8601 time (microseconds and +00:00) in UTC,
+// or as it came when it does not parse.
 func bbDate(s string) string {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return clip(s)
+		return clip(s, 40)
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
@@ -211,7 +324,21 @@ func formatDuration(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
 }
 
-// shellQuote quotes s for a POSIX shell.
+// shellQuote quotes s as one argument for a POSIX shell.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// clip keeps upstream text to n characters of valid UTF-8 on one line.
+func clip(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }

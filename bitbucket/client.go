@@ -1,6 +1,7 @@
 package bitbucket
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -132,12 +133,41 @@ func drainAndClose(body io.ReadCloser) {
 // Page is one page of a paginated collection. Only values and next are
 // guaranteed: the rest may be missing, and page may be an opaque cursor.
 type Page[T any] struct {
-	Values   []T             `json:"values"`
+	Values   Values[T]       `json:"values"`
 	Next     string          `json:"next"`     // absent on the last page; follow it as it is
 	Previous string          `json:"previous"` // optional
 	Size     json.Number     `json:"size"`     // total number of values; optional
 	Pagelen  json.Number     `json:"pagelen"`
 	Page     json.RawMessage `json:"page"` // a number, or a string cursor
+}
+
+// Values decodes at most MaxPageValues items and skips the rest: a page
+// costs no more than a page, whatever an answer holds.
+type Values[T any] []T
+
+// MaxPageValues is Bitbucket's largest pagelen.
+const MaxPageValues = 100
+
+func (v *Values[T]) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return json.Unmarshal(b, (*[]T)(v)) // null, or the error for a non-array
+	}
+	for dec.More() {
+		if len(*v) == MaxPageValues {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+			continue
+		}
+		var item T
+		if err := dec.Decode(&item); err != nil {
+			return err
+		}
+		*v = append(*v, item)
+	}
+	return nil
 }
 
 // List reads the collection at path, following each page's next link, and
