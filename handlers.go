@@ -125,8 +125,12 @@ func handleCallback(client *bitbucket.Client, disc *discovery, cfg config, pages
 			query.Set("page", q.page) // as Bitbucket's own next link had it
 		}
 		var wg sync.WaitGroup
-		wg.Go(func() { v.WorkspaceError = call(ctx, logger, func() error { return client.Get(ctx, "/workspaces/"+ws, nil, &v.workspace) }) })
-		wg.Go(func() { v.ReposError = call(ctx, logger, func() error { return client.Get(ctx, "/repositories/"+ws, query, &v.repos) }) })
+		wg.Go(func() {
+			v.WorkspaceError = call(ctx, logger, func() error { return client.Get(ctx, "/workspaces/"+ws, nil, &v.workspace) })
+		})
+		wg.Go(func() {
+			v.ReposError = call(ctx, logger, func() error { return client.Get(ctx, "/repositories/"+ws, query, &v.repos) })
+		})
 		wg.Wait()
 	})
 }

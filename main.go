@@ -39,11 +39,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
-	"net/url"
 	"time"
 
 	"bitbucket-client-credentials-sample/bitbucket"

@@ -51,7 +51,7 @@ type resultsView struct {
 
 type tokenView struct {
 	Type, Scopes, ExpiresAt, ExpiresIn, Masked, JSON string
-	Fetched                                         bool
+	Fetched                                          bool
 }
 
 type workspaceView struct {
