@@ -67,6 +67,9 @@ func explain(ctx context.Context, err error) *stepView {
 		v.Permissions = append(v.Permissions, permissionName(s))
 	}
 	isToken := strings.HasPrefix(e.Step, "POST ")
+	if isToken {
+		v.Step = "Token request (" + e.Step + ")"
+	}
 	desc := strings.ToLower(e.Message)
 	html := e.ContentType == "text/html"
 	var redirect *bitbucket.RedirectError

@@ -44,7 +44,7 @@ func checkRoutes(t *testing.T, get func(string) response, do func(method, path s
 		}, nil},
 		{"landing HEAD", "HEAD", "/", 200, "text/html", nil, nil},
 		{"healthcheck", "GET", "/healthcheck", 200, "application/json", []string{`{"status":"ok"}`}, nil},
-		{"authorize", "GET", "/authorize", 303, "text/html", []string{"nothing to approve"},
+		{"authorize", "GET", "/authorize", 303, "text/html", []string{"See Other"},
 			map[string]string{"Location": "/oauth-callback"}},
 		{"authorize carries the query", "GET", "/authorize?workspace=demo-labs&page=2", 303, "text/html", nil,
 			map[string]string{"Location": "/oauth-callback?workspace=demo-labs&page=2"}},
@@ -300,7 +300,7 @@ func TestResultsPage(t *testing.T) {
 	issued := f.bb.IssuedTokens()[0]
 	for _, want := range []string{
 		"Bearer",                  // token type
-		"account repository team", // scopes
+		"account repository",      // scopes
 		mask(issued),              // the token, masked
 		"2026-11-28 14:00:00 UTC", // expiry on the fake clock
 		"Bitbucket Demo",          // workspace details
@@ -313,7 +313,8 @@ func TestResultsPage(t *testing.T) {
 		"This page load made the token request.",
 		`-u &#34;$BITBUCKET_CONSUMER_KEY:$BITBUCKET_CONSUMER_SECRET&#34;`, // curl with placeholders
 		`Authorization: Bearer $BITBUCKET_ACCESS_TOKEN`,
-		"git clone https://x-token-auth:{access_token}@bitbucket.org/bitbucket-demo/api-gateway.git",
+		"git clone &#34;http://x-token-auth:${BITBUCKET_ACCESS_TOKEN}@" + strings.TrimPrefix(f.bbSrv.URL, "http://") + "/bitbucket-demo/api-gateway.git&#34;",
+		"The token endpoint's JSON answer", `&#34;expires_in&#34;: 7200`, // the raw answer, one click away
 	} {
 		if !strings.Contains(first.body, want) {
 			t.Errorf("first results page lacks %q", want)
@@ -322,7 +323,7 @@ func TestResultsPage(t *testing.T) {
 
 	second := mustLoad(t, f, "/oauth-callback?workspace=demo-labs")
 	for _, want := range []string{
-		"Reused the cached access token (no token request); it expires at 14:00:00 UTC.",
+		"Reused the cached access token: no token request. It expires at 2026-11-28 14:00:00 UTC.",
 		"Demo Labs", "prototype-cli", "chosen on this page", `href="/oauth-callback?workspace=bitbucket-demo"`,
 	} {
 		if !strings.Contains(second.body, want) {
@@ -341,7 +342,7 @@ func TestLegacyTokenShape(t *testing.T) {
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	f.bb.SetFault(standin.TokenEndpoint, standin.TokenLegacyShape)
 	r := mustLoad(t, f, "/oauth-callback")
-	if !strings.Contains(r.body, "<code>account repository team</code>") {
+	if !strings.Contains(r.body, "<code>account repository</code>") {
 		t.Error("the page does not show the scopes from the legacy \"scopes\" field")
 	}
 	if strings.Contains(r.body, "legacy-refresh-") || strings.Contains(strings.ToLower(r.body), "refresh_token") {
@@ -380,7 +381,7 @@ func TestPagination(t *testing.T) {
 		})
 	}
 	r := mustLoad(t, f, "/oauth-callback?page=9")
-	if !strings.Contains(r.body, "No repositories on page 9") {
+	if !strings.Contains(r.body, "No repositories on this page") {
 		t.Error("a page past the end does not say it is empty")
 	}
 	for _, req := range f.bb.Requests() {
@@ -394,13 +395,13 @@ func TestPagination(t *testing.T) {
 func TestBadQueryInput(t *testing.T) {
 	f := newFixture(t)
 	tests := []struct{ name, query, message string }{
-		{"page zero", "page=0", "page must be"},
-		{"negative page", "page=-1", "page must be"},
-		{"page not a number", "page=abc", "page must be"},
-		{"fractional page", "page=1.5", "page must be"},
-		{"page past the bound", "page=1001", "page must be"},
-		{"huge page", "page=99999999999999999999", "page must be"},
 		{"page with plus", "page=%2B2", "page must be"},
+		{"page with a slash", "page=a%2Fb", "page must be"},
+		{"page with an ampersand", "page=a%26sort%3Dname", "page must be"},
+		{"page with markup", "page=%3Cscript%3E", "page must be"},
+		{"page with a space", "page=a%20b", "page must be"},
+		{"non-ASCII page", "page=%C3%B6", "page must be"},
+		{"page of 201 characters", "page=" + strings.Repeat("a", 201), "page must be"},
 		{"page twice", "page=1&page=2", "only once"},
 		{"workspace twice", "workspace=a&workspace=b", "only once"},
 		{"path traversal", "workspace=../../user", "workspace must be"},
@@ -442,17 +443,17 @@ func TestTokenFailures(t *testing.T) {
 		want   []string
 	}{
 		{"wrong secret", func(c *config, _ *standin.Server) { c.ConsumerSecret = "wrong" }, 502,
-			[]string{"Token request failed", "HTTP 400", "unauthorized_client", "Invalid OAuth client credentials", "Copy them again"}},
+			[]string{"Token request (POST /site/oauth2/access_token) failed", "HTTP 400", "unauthorized_client", "Invalid OAuth client credentials", "Copy the key and secret again"}},
 		{"wrong key", func(c *config, _ *standin.Server) { c.ConsumerKey = "wrong-key-123456789" }, 502,
 			[]string{"unauthorized_client", "Invalid OAuth client credentials"}},
 		{"consumer not private", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenNotPrivate) }, 502,
 			[]string{"invalid_grant", "marked as &#34;public&#34;", "This is a private consumer"}},
 		{"server error", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenServerError) }, 502,
-			[]string{"HTTP 503", "failed with HTTP 503", "bitbucket.status.atlassian.com", "likely to pass"}},
+			[]string{"HTTP 503", "Service Unavailable", "bitbucket.status.atlassian.com", "likely to pass"}},
 		{"error in a 200", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenErrorIn200) }, 502,
 			[]string{"server_error", "temporarily unavailable", "try again in a minute", "likely to pass"}},
 		{"200 without access_token", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenNoAccessToken) }, 502,
-			[]string{"sent no access_token", "BITBUCKET_TOKEN_URL"}},
+			[]string{"had no access_token", "BITBUCKET_TOKEN_URL"}},
 		{"malformed JSON", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenMalformedJSON) }, 502,
 			[]string{"was not JSON", "BITBUCKET_TOKEN_URL"}},
 		{"HTML instead of JSON", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenHTML) }, 502,
@@ -462,11 +463,11 @@ func TestTokenFailures(t *testing.T) {
 			bb.SetFault(standin.TokenEndpoint, standin.Hang)
 		}, 504, []string{"timed out", "BITBUCKET_TIMEOUT"}},
 		{"connection refused", func(c *config, _ *standin.Server) { c.TokenURL = closedPortURL(t) + "/site/oauth2/access_token" }, 502,
-			[]string{"connection refused", "Nothing listens at that address"}},
+			[]string{"connection was refused", "nothing listens at that address"}},
 		{"unresolvable host", func(c *config, _ *standin.Server) {
 			c.TokenURL = "http://bitbucket-stand-in.invalid/site/oauth2/access_token"
 			c.Timeout = 3 * time.Second
-		}, 502, []string{"cannot resolve host", "Check the host name"}},
+		}, 502, []string{"Cannot resolve the host", "Check the host name"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -512,15 +513,15 @@ func TestAPIFailures(t *testing.T) {
 		{"410 removed endpoint", standin.RepositoriesAPI, standin.APIRemoved, "", 502,
 			[]string{"HTTP 410", "CHANGE-2770", "removed this endpoint"}},
 		{"429 rate limited", standin.RepositoriesAPI, standin.APIRateLimited, "", 502,
-			[]string{"HTTP 429", "Rate limit for this resource has been exceeded", "1,000 requests an hour", "wait a few minutes"}},
+			[]string{"HTTP 429", "Rate limit for this resource has been exceeded", "1,000 an hour", "wait a few minutes", "Rate limited at GET /2.0/repositories/bitbucket-demo"}},
 		{"500", standin.RepositoriesAPI, standin.APIServerError, "", 502,
 			[]string{"HTTP 500", "Something went wrong", "try again in a minute"}},
 		{"malformed JSON", standin.RepositoriesAPI, standin.APIMalformed, "", 502,
-			[]string{"not the JSON the app expected"}},
+			[]string{"not the JSON expected"}},
 		{"huge body", standin.RepositoriesAPI, standin.APIHugeBody, "", 502,
 			[]string{"larger than 1048576 bytes"}},
 		{"401 twice", standin.RepositoriesAPI, standin.APIExpiredToken, "", 502,
-			[]string{"HTTP 401", "Access token expired.", "rejected a freshly issued token too"}},
+			[]string{"HTTP 401", "Access token expired.", "issued a moment earlier", "exists and is private"}},
 		{"timeout", standin.RepositoriesAPI, standin.Hang, "", 504,
 			[]string{"timed out", "BITBUCKET_TIMEOUT"}},
 	}
@@ -557,7 +558,7 @@ func TestExpiredTokenIsDroppedAndRetriedOnce(t *testing.T) {
 	if n := f.bb.TokenRequests(); n != 2 {
 		t.Errorf("%d token requests, want 2 (one new token after the 401)", n)
 	}
-	if n := strings.Count(r.body, "answered 401 to the cached token"); n != 1 {
+	if n := strings.Count(r.body, "answered 401 to the token"); n != 1 {
 		t.Errorf("the page explains the retry %d times, want once", n)
 	}
 	if !strings.Contains(r.body, mask(f.bb.IssuedTokens()[1])) {
@@ -634,14 +635,14 @@ func TestLogs(t *testing.T) {
 		`msg=request method=GET path=/oauth-callback status=200 duration=`,
 		`msg=request method=GET path=/nope status=404 duration=`,
 		`msg="upstream call" method=POST url=` + f.cfg.TokenURL,
-		`msg="upstream call" method=GET url="` + f.cfg.APIURL + `/repositories/bitbucket-demo?page=2&pagelen=10"`,
+		`msg="upstream call" method=GET url="` + f.cfg.APIURL + `/repositories/bitbucket-demo?page=2&pagelen=10&sort=-updated_on"`,
 		"status=200",
 	} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}
 	}
-	if strings.Contains(logs, "Bearer") || strings.Contains(logs, "Basic") {
+	if strings.Contains(logs, "Bearer ") || strings.Contains(logs, "Basic ") {
 		t.Error("the log carries Authorization values")
 	}
 }

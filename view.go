@@ -205,13 +205,10 @@ func tokenJSON(t *oauth2.Token) string {
 		key string
 		val any
 	}{{"access_token", mask(t.AccessToken)}}
-	for _, key := range []string{"token_type", "expires_in", "scope", "scopes", "refresh_token", "state"} {
+	for _, key := range []string{"token_type", "expires_in", "scope", "scopes", "state"} {
 		switch val := t.Extra(key).(type) {
 		case nil:
 		case string:
-			if key == "refresh_token" {
-				val = mask(val)
-			}
 			fields = append(fields, struct {
 				key string
 				val any

@@ -201,7 +201,8 @@ func tokenLifetime(tok *oauth2.Token, now time.Time) time.Duration {
 	if tok == nil || tok.Expiry.IsZero() {
 		return unknownLifetime
 	}
-	return min(max(tok.Expiry.Sub(now), minLifetime), maxLifetime)
+	// expires_in is whole seconds: round away the moments since x/oauth2 read it.
+	return min(max(tok.Expiry.Sub(now).Round(time.Second), minLifetime), maxLifetime)
 }
 
 // Invalidate drops tok after Bitbucket answered 401 to it, and reports
