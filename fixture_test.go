@@ -85,22 +85,26 @@ type fixture struct {
 func newFixture(t testing.TB, options ...func(*config)) *fixture {
 	t.Helper()
 	clock := newFakeClock()
-	bb := standin.New(standin.Options{Key: testKey, Secret: testSecret, Now: clock.Now})
-	bbSrv := httptest.NewUnstartedServer(bb)
-	bbSrv.Config.ConnState = bb.ConnState
-	bbSrv.Start()
-	t.Cleanup(bbSrv.Close)
-
 	cfg := config{
 		ConsumerKey:    testKey,
 		ConsumerSecret: testSecret,
 		Host:           "127.0.0.1",
-		TokenURL:       bbSrv.URL + "/site/oauth2/access_token",
-		APIURL:         bbSrv.URL + "/2.0",
 		Timeout:        5 * time.Second,
 	}
 	for _, o := range options {
 		o(&cfg)
+	}
+	// The stand-in knows the consumer the options settled on.
+	bb := standin.New(standin.Options{Key: cfg.ConsumerKey, Secret: cfg.ConsumerSecret, Now: clock.Now})
+	bbSrv := httptest.NewUnstartedServer(bb)
+	bbSrv.Config.ConnState = bb.ConnState
+	bbSrv.Start()
+	t.Cleanup(bbSrv.Close)
+	if cfg.TokenURL == "" {
+		cfg.TokenURL = bbSrv.URL + "/site/oauth2/access_token"
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = bbSrv.URL + "/2.0"
 	}
 	f := &fixture{t: t, bb: bb, bbSrv: bbSrv, clock: clock, logs: &syncBuffer{}}
 	t.Cleanup(func() { f.assertNoLeak("the log", f.logs.String()) })

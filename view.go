@@ -237,7 +237,14 @@ func tokenJSON(t *oauth2.Token) string {
 // may be an opaque cursor, and size and pagelen may be missing.
 func pageLabel(p bitbucket.Page[bitbucket.Repository]) string {
 	var page int64
-	if json.Unmarshal(p.Page, &page) != nil || page < 1 || page > 1e6 {
+	if json.Unmarshal(p.Page, &page) != nil {
+		var s string // the spec allows a string: a number in one, or a cursor
+		if json.Unmarshal(p.Page, &s) != nil {
+			return ""
+		}
+		page, _ = strconv.ParseInt(s, 10, 64)
+	}
+	if page < 1 || page > 1e6 {
 		return ""
 	}
 	label := "Page " + strconv.FormatInt(page, 10)
