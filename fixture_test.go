@@ -210,8 +210,12 @@ func (f *fixture) assertNoLeak(where, text string) {
 	secrets := map[string]string{
 		"the consumer secret":         testSecret,
 		"the escaped consumer secret": url.QueryEscape(testSecret),
-		"the Basic credentials": base64.StdEncoding.EncodeToString(
-			[]byte(url.QueryEscape(testKey) + ":" + url.QueryEscape(testSecret))),
+	}
+	// The Basic credentials, raw and form-encoded, as they are and in base64.
+	for _, pair := range []string{testKey + ":" + testSecret, url.QueryEscape(testKey) + ":" + url.QueryEscape(testSecret)} {
+		secrets["the Basic pair "+pair] = pair
+		secrets["the Basic pair in base64 "+pair] = base64.StdEncoding.EncodeToString([]byte(pair))
+		secrets["the Basic pair in URL base64 "+pair] = base64.RawURLEncoding.EncodeToString([]byte(pair))
 	}
 	for i, tok := range f.bb.IssuedTokens() {
 		secrets[fmt.Sprintf("access token #%d", i+1)] = tok

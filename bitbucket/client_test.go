@@ -3,6 +3,7 @@ package bitbucket_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -265,5 +266,23 @@ func TestListFollowsNext(t *testing.T) {
 	got, err = bitbucket.List[bitbucket.WorkspaceAccess](context.Background(), c, "/user/workspaces", nil, 10)
 	if len(got) != 3 || err == nil || !strings.Contains(err.Error(), "elsewhere.example") {
 		t.Errorf("List followed a next to another origin: %+v, %v", got, err)
+	}
+}
+
+// A page decodes at most MaxPageValues values, whatever the answer holds.
+func TestPageValuesAreBounded(t *testing.T) {
+	var page bitbucket.Page[bitbucket.Repository]
+	body := `{"values":[` + strings.Repeat(`{"name":"x"},`, 5000) + `{"name":"last"}],"next":"n"}`
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Values) != bitbucket.MaxPageValues || page.Next != "n" {
+		t.Errorf("%d values decoded, next %q", len(page.Values), page.Next)
+	}
+	if err := json.Unmarshal([]byte(`{"values":null}`), &page); err != nil {
+		t.Errorf("null values: %v", err)
+	}
+	if err := json.Unmarshal([]byte(`{"values":{"a":1}}`), &page); err == nil {
+		t.Error("an object for values decoded without error")
 	}
 }

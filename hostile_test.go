@@ -1,0 +1,171 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"bitbucket-client-credentials-sample/internal/standin"
+)
+
+// The tests in this file hold the app to a hostile or broken upstream.
+// TestNoSecretInAnyResponseOrLog sweeps every fault for leaks; these check
+// what each defence does for the person reading the page.
+
+// An upstream that echoes the request gets its echo cleaned: the page
+// shows [redacted] where the credentials were.
+func TestEchoedCredentialsAreRedacted(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		endpoint standin.Endpoint
+		fault    standin.Fault
+	}{
+		{standin.TokenEndpoint, standin.TokenEchoRequest},
+		{standin.RepositoriesAPI, standin.APIEchoAuth401},
+		{standin.RepositoriesAPI, standin.APIEchoAuth403},
+	} {
+		t.Run(string(c.fault), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, withWorkspace("bitbucket-demo"))
+			f.bb.SetFault(c.endpoint, c.fault)
+			r := f.get("/oauth-callback") // the fixture fails the test on any leak
+			if !strings.Contains(r.body, "[redacted]") || !strings.Contains(f.logs.String(), "[redacted]") {
+				t.Errorf("the echo is not shown cleaned on the page and in the log:\n%s", r.body)
+			}
+		})
+	}
+}
+
+// Whatever the answer holds, the page shows one page of it.
+func TestOutputIsBounded(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name     string
+		endpoint standin.Endpoint
+		fault    standin.Fault
+		path     string
+	}{
+		{"1 MiB of repositories", standin.RepositoriesAPI, standin.APIFlood, "/oauth-callback?workspace=bitbucket-demo"},
+		{"thousands of workspaces", standin.UserWorkspaces, standin.APIFlood, "/oauth-callback"},
+		{"64 KiB names", standin.RepositoriesAPI, standin.APILongStrings, "/oauth-callback?workspace=bitbucket-demo"},
+		{"80 KiB of scopes", standin.TokenEndpoint, standin.TokenLongScope, "/oauth-callback?workspace=bitbucket-demo"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.bb.SetFault(c.endpoint, c.fault)
+			f.bb.SetFault(standin.WorkspaceAPI, c.fault)
+			r := f.get(c.path)
+			if len(r.body) > 100<<10 {
+				t.Errorf("the page is %d bytes", len(r.body))
+			}
+			if n := strings.Count(r.body, `<th scope="row">`); n > perPage {
+				t.Errorf("%d repository rows", n)
+			}
+			if n := strings.Count(r.body, "<li>"); n > maxWorkspaces+5 {
+				t.Errorf("%d list items", n)
+			}
+		})
+	}
+}
+
+// A redirect to another origin is not followed, from the token endpoint or
+// the API, and the page names the target. One within the origin is.
+func TestRedirects(t *testing.T) {
+	t.Parallel()
+	var reached atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+	t.Cleanup(other.Close)
+	for _, c := range []struct {
+		endpoint standin.Endpoint
+		fault    standin.Fault
+		status   int
+	}{
+		{standin.TokenEndpoint, standin.Redirect307OtherOrigin, http.StatusBadGateway},
+		{standin.RepositoriesAPI, standin.Redirect307OtherOrigin, http.StatusBadGateway},
+		{standin.WorkspaceAPI, standin.Redirect302OtherOrigin, http.StatusBadGateway},
+		{standin.TokenEndpoint, standin.RedirectSameOrigin, http.StatusOK},
+		{standin.RepositoriesAPI, standin.RedirectSameOrigin, http.StatusOK},
+	} {
+		t.Run(string(c.endpoint)+"/"+string(c.fault), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, withWorkspace("bitbucket-demo"))
+			f.bb.SetRedirectTarget(other.URL)
+			f.bb.SetFault(c.endpoint, c.fault)
+			r := f.get("/oauth-callback")
+			if r.status != c.status {
+				t.Fatalf("status %d, want %d\n%s", r.status, c.status, r.body)
+			}
+			if c.status != http.StatusOK && !strings.Contains(r.body, "redirected to another origin: "+other.URL) {
+				t.Error("the page does not name the redirect's target")
+			}
+		})
+	}
+	if n := reached.Load(); n != 0 {
+		t.Errorf("the other origin got %d requests", n)
+	}
+}
+
+// Commands on the page are built from validated parts and quoted: a
+// repository name with shell syntax never reaches one.
+func TestShellSyntaxNeverReachesACommand(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, withWorkspace("bitbucket-demo"))
+	f.bb.SetFault(standin.RepositoriesAPI, standin.APIShellData)
+	r := mustLoad(t, f, "/oauth-callback")
+	for _, cmd := range regexp.MustCompile(`(?s)<pre><code>(.*?)</code></pre>`).FindAllStringSubmatch(r.body, -1) {
+		for _, bad := range []string{"touch", "$(id)", "`", "&amp;&amp;", "|", "upload-pack"} {
+			if strings.Contains(cmd[1], bad) {
+				t.Errorf("a command holds %q: %s", bad, cmd[1])
+			}
+		}
+	}
+}
+
+// A body that keeps dripping past the timeout is a timeout: 504, and the
+// exchange says the body stopped arriving.
+func TestDrippingBodyIsATimeout(t *testing.T) {
+	t.Parallel()
+	for _, e := range []standin.Endpoint{standin.TokenEndpoint, standin.RepositoriesAPI} {
+		t.Run(string(e), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, withWorkspace("bitbucket-demo"), withTimeout(300*time.Millisecond))
+			f.bb.SetFault(e, standin.Drip)
+			r := f.get("/oauth-callback")
+			if r.status != http.StatusGatewayTimeout || !strings.Contains(r.body, "timed out") {
+				t.Errorf("status %d, want 504 saying it timed out", r.status)
+			}
+			if e == standin.RepositoriesAPI && !strings.Contains(r.body, "200 OK, then the body stopped arriving") {
+				t.Error("the exchange does not say the body stopped arriving")
+			}
+		})
+	}
+}
+
+// A panic in a goroutine that calls the API becomes a failed step; the
+// process, and the server, go on.
+func TestPanicInAnAPICallIsAFailedStep(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, withWorkspace("bitbucket-demo"))
+	f.transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if strings.Contains(req.URL.Path, "/workspaces/") {
+			panic("boom in the transport")
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	})
+	f = f.rebuild(f.cfg)
+	for range 2 {
+		r := f.get("/oauth-callback")
+		if r.status != http.StatusBadGateway || !strings.Contains(r.body, "The app failed while making this call") ||
+			!strings.Contains(r.body, "api-gateway") {
+			t.Errorf("status %d; want 502 with the failed step and the repositories", r.status)
+		}
+	}
+	if !strings.Contains(f.logs.String(), "boom in the transport") {
+		t.Error("the panic is not in the log")
+	}
+}
