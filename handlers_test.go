@@ -21,6 +21,7 @@ import (
 // TestRoutes checks every route in Bitbucket mode (the app talking to a
 // stand-in as it would to bitbucket.org). TestRunDemoMode covers demo mode.
 func TestRoutes(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	checkRoutes(t, f.get, f.do)
 }
@@ -105,6 +106,7 @@ func checkSecurityHeaders(t *testing.T, h http.Header) {
 }
 
 func TestHealthcheckNeverCallsBitbucket(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for range 5 {
 		if r := f.get("/healthcheck"); r.status != 200 || r.body != "{\"status\":\"ok\"}\n" {
@@ -117,6 +119,7 @@ func TestHealthcheckNeverCallsBitbucket(t *testing.T) {
 }
 
 func TestLandingShowsConfigurationWithoutTheSecret(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, withWorkspace("demo-labs"))
 	r := f.get("/")
 	for _, want := range []string{
@@ -136,6 +139,7 @@ func TestLandingShowsConfigurationWithoutTheSecret(t *testing.T) {
 // the token request the way Bitbucket's token endpoint checks it, and the
 // API calls the way the REST API does.
 func TestRequestsAsBitbucketChecksThem(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	if r := f.get("/oauth-callback"); r.status != 200 {
 		t.Fatalf("status %d\n%s", r.status, r.body)
@@ -173,6 +177,7 @@ func TestRequestsAsBitbucketChecksThem(t *testing.T) {
 }
 
 func TestTokenFetchedOncePerLifetime(t *testing.T) {
+	t.Parallel()
 	t.Run("sequential", func(t *testing.T) {
 		f := newFixture(t)
 		for i := range 20 {
@@ -244,6 +249,7 @@ func countRequests(bb *standin.Server, path string) int {
 }
 
 func TestTokenRenewal(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		expiresIn int           // 0: Bitbucket's 7200
@@ -295,6 +301,7 @@ func mustLoad(t *testing.T, f *fixture, path string) response {
 }
 
 func TestResultsPage(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	first := mustLoad(t, f, "/oauth-callback")
 	issued := f.bb.IssuedTokens()[0]
@@ -339,6 +346,7 @@ func TestResultsPage(t *testing.T) {
 // refresh token. The app reads "scopes" when "scope" is missing, and never
 // shows a refresh token.
 func TestLegacyTokenShape(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	f.bb.SetFault(standin.TokenEndpoint, standin.TokenLegacyShape)
 	r := mustLoad(t, f, "/oauth-callback")
@@ -351,6 +359,7 @@ func TestLegacyTokenShape(t *testing.T) {
 }
 
 func TestPagination(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	tests := []struct {
 		page       string
@@ -393,6 +402,7 @@ func TestPagination(t *testing.T) {
 
 // TestBadQueryInput: bad input gets a 400 page and nothing reaches Bitbucket.
 func TestBadQueryInput(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	tests := []struct{ name, query, message string }{
 		{"page with plus", "page=%2B2", "page must be"},
@@ -436,6 +446,7 @@ func TestBadQueryInput(t *testing.T) {
 // TestTokenFailures: each way the token request fails gets a page naming
 // the step, what Bitbucket said, and a hint, with 502 (504 on a timeout).
 func TestTokenFailures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		setup  func(*config, *standin.Server)
@@ -498,6 +509,7 @@ func TestTokenFailures(t *testing.T) {
 // TestAPIFailures: a failed API call's section shows the status,
 // Bitbucket's message and a hint; the rest of the page still renders.
 func TestAPIFailures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		endpoint standin.Endpoint
@@ -551,6 +563,7 @@ func TestAPIFailures(t *testing.T) {
 }
 
 func TestExpiredTokenIsDroppedAndRetriedOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	mustLoad(t, f, "/oauth-callback")
 	f.bb.RevokeTokens() // Bitbucket now answers 401 to the cached token
@@ -572,6 +585,7 @@ func TestExpiredTokenIsDroppedAndRetriedOnce(t *testing.T) {
 }
 
 func TestUntrustedDataIsEscaped(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	f.bb.SetFault(standin.RepositoriesAPI, standin.APIHostileData)
 	f.bb.SetFault(standin.WorkspaceAPI, standin.APIHostileData)
@@ -589,6 +603,7 @@ func TestUntrustedDataIsEscaped(t *testing.T) {
 }
 
 func TestPanicBecomes500AndServerKeepsServing(t *testing.T) {
+	t.Parallel()
 	logs := &syncBuffer{}
 	logger := newTestLogger(logs)
 	pages, err := newRenderer(siteInfo{}, logger)
@@ -627,6 +642,7 @@ func TestPanicBecomes500AndServerKeepsServing(t *testing.T) {
 }
 
 func TestLogs(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	mustLoad(t, f, "/oauth-callback?page=2")
 	f.get("/nope")
@@ -730,6 +746,7 @@ func TestNoSecretInAnyResponseOrLog(t *testing.T) {
 }
 
 func TestForbiddenNamesPermissions(t *testing.T) {
+	t.Parallel()
 	e := &bitbucket.Error{Step: "GET /2.0/repositories/x", Status: 403, Message: "Forbidden", Required: []string{"pullrequest", "repository"}}
 	if v := explain(context.Background(), e); !strings.Contains(v.Hint, "Pull requests: Read and Repositories: Read") {
 		t.Errorf("hint %q does not name the permissions", v.Hint)
@@ -737,6 +754,7 @@ func TestForbiddenNamesPermissions(t *testing.T) {
 }
 
 func TestUpstreamMessagesAreEscaped(t *testing.T) {
+	t.Parallel()
 	pages, err := newRenderer(siteInfo{}, newTestLogger(io.Discard))
 	if err != nil {
 		t.Fatal(err)

@@ -134,7 +134,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// From here a second Ctrl+C ends the process at once (Go's default).
 	stop()
 
-	grace := min(shutdownGrace, pageBudget(cfg.Timeout))
+	// Half a call's timeout: pages take well under a second, and Ctrl+C
+	// should feel prompt.
+	grace := min(shutdownGrace, cfg.Timeout/2)
 	logger.Info("shutting down: finishing in-flight pages (press Ctrl+C again to stop at once)", "grace", grace)
 	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
