@@ -25,28 +25,6 @@ const (
 	testSecret = "S3cr3t+With/Special=Chars&more:colons"
 )
 
-// fakeClock is the injected clock: tests move time instead of sleeping.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // syncBuffer is a log destination safe for concurrent handlers.
 type syncBuffer struct {
 	mu  sync.Mutex
@@ -72,7 +50,7 @@ type fixture struct {
 	bb    *standin.Server
 	bbSrv *httptest.Server
 	app   *httptest.Server
-	clock *fakeClock
+	clock *standin.Clock
 	logs  *syncBuffer
 	cfg   config
 	// transport, when set, carries the app's requests to the stand-in.
@@ -84,7 +62,7 @@ type fixture struct {
 // fixture, and the log at the end, are checked for leaked credentials.
 func newFixture(t testing.TB, options ...func(*config)) *fixture {
 	t.Helper()
-	clock := newFakeClock()
+	clock := standin.NewClock()
 	cfg := config{
 		ConsumerKey:    testKey,
 		ConsumerSecret: testSecret,
@@ -164,6 +142,13 @@ func withTimeout(d time.Duration) func(*config) {
 	return func(c *config) { c.Timeout = d }
 }
 
+// noRedirects is the tests' HTTP client: it shows a redirect as the
+// answer it is, rather than following it.
+var noRedirects = &http.Client{
+	Timeout:       30 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
 // response is what a test sees of one page load.
 type response struct {
 	status int
@@ -183,11 +168,7 @@ func (f *fixture) do(method, path string) response {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	client := &http.Client{
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := client.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		f.t.Fatalf("%s %s: %v", method, path, err)
 	}

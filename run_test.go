@@ -104,9 +104,7 @@ func (r *running) get(path string) response {
 
 func (r *running) do(method, path string) response {
 	req, _ := http.NewRequest(method, r.url+path, nil)
-	client := &http.Client{Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		return response{body: err.Error()}
 	}

@@ -14,21 +14,9 @@ import (
 	"time"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func start(t *testing.T) (*Server, *httptest.Server, *clock) {
+func start(t *testing.T) (*Server, *httptest.Server, *Clock) {
 	t.Helper()
-	c := &clock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+	c := NewClock()
 	s := New(Options{Now: c.Now})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
