@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"bitbucket-client-credentials-sample/internal/serving"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
 
@@ -37,11 +38,8 @@ type serveWatcher struct {
 
 func (w *serveWatcher) Write(p []byte) (int, error) {
 	n, err := w.syncBuffer.Write(p)
-	if line, ok := strings.CutPrefix(w.String(), "Serving on "); ok {
-		w.once.Do(func() {
-			u, _, _ := strings.Cut(line, " ")
-			w.url <- u
-		})
+	if u, ok := serving.URL(w.String()); ok {
+		w.once.Do(func() { w.url <- u })
 	}
 	return n, err
 }

@@ -231,7 +231,7 @@ func (j *journey) focusWalk(step string) {
 			lowest, lowestAt = c, s.Desc
 		}
 	}
-	want, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('button.copy').length`))
+	want, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('button.copy')].filter(b => b.checkVisibility()).length`))
 	if err != nil {
 		t.Errorf("%s: focus walk: count the copy buttons: %v", step, err)
 	}

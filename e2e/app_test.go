@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bitbucket-client-credentials-sample/internal/serving"
 	"bufio"
 	"bytes"
 	"context"
@@ -8,17 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// servingLine is what the app prints to stdout once it listens:
-// "Serving on http://localhost:PORT (demo mode). Press Ctrl+C to stop."
-var servingLine = regexp.MustCompile(`Serving on (http://[^\s/]+)`)
 
 // buildApp builds the app from the repository root into a temporary folder
 // and returns the path of the binary.
@@ -66,9 +62,9 @@ func startApp(ctx context.Context, t *testing.T, bin string, args []string, env 
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() { // read to the end, so the app never blocks on stdout
-			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
+			if u, ok := serving.URL(sc.Text()); ok {
 				select {
-				case urls <- m[1]:
+				case urls <- u:
 				default:
 				}
 			}

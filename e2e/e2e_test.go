@@ -268,7 +268,7 @@ func (j *journey) tokenFailure(failing string) {
 	if f.FailedExchanges != 1 || f.Exchanges != 1 {
 		t.Errorf("%s: %d HTTP exchanges, %d of them failed; want the one token request, failed", step, f.Exchanges, f.FailedExchanges)
 	}
-	j.finish(step, "results-token-failed", f, "Token request failed with no answer")
+	j.finish(step, "results-token-failed", f, "failed with no answer")
 }
 
 // do runs actions in the tab within the step timeout.
@@ -513,7 +513,7 @@ func (j *journey) copyButtons(step string) {
 	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
 		t.Fatalf("%s: emulate a focused page: %v", step, err)
 	}
-	texts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.code-block')].map(b => b.querySelector('pre > code').textContent)`))
+	texts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.code-block')].filter(b => b.checkVisibility()).map(b => b.querySelector('pre > code').textContent)`))
 	if err != nil {
 		t.Fatalf("%s: read the code blocks: %v", step, err)
 	}
@@ -523,7 +523,7 @@ func (j *journey) copyButtons(step string) {
 
 	last := len(texts) - 1
 	button := func(i int) chromedp.JSPath {
-		return chromedp.JSPath(fmt.Sprintf(`document.querySelectorAll('.code-block button.copy')[%d]`, i))
+		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll('.code-block')].filter(b => b.checkVisibility())[%d].querySelector('button.copy')`, i))
 	}
 	for _, c := range []struct {
 		how    string
@@ -565,7 +565,7 @@ func (j *journey) copyButtons(step string) {
 func (j *journey) waitStatus(ctx context.Context, i int, want string) string {
 	var got string
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelectorAll('.code-block [role="status"]')[%d].textContent`, i)))
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`[...document.querySelectorAll('.code-block')].filter(b => b.checkVisibility())[%d].querySelector('[role="status"]').textContent`, i)))
 		if err != nil {
 			return err.Error()
 		}

@@ -8,3 +8,9 @@ require (
 )
 
 require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+
+require bitbucket-client-credentials-sample v0.0.0
+
+// The app's module, from this repository: the test reads the app's
+// "Serving on" line with its internal/serving package.
+replace bitbucket-client-credentials-sample => ../

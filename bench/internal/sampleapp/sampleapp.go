@@ -5,6 +5,7 @@
 package sampleapp
 
 import (
+	"bitbucket-client-credentials-sample/internal/serving"
 	"bufio"
 	"context"
 	"errors"
@@ -13,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -64,21 +64,6 @@ func Build(ctx context.Context, root, bin string) error {
 	return nil
 }
 
-// servingLine is what the app prints to stdout once it listens:
-// "Serving on http://localhost:PORT (Bitbucket mode). Press Ctrl+C to stop."
-var servingLine = regexp.MustCompile(`Serving on (http://\S+)`)
-
-// ServingURL returns the base URL in one line of the app's stdout, if the
-// line is the one that says where the app serves.
-func ServingURL(line string) (string, bool) {
-	m := servingLine.FindStringSubmatch(line)
-	if m == nil {
-		return "", false
-	}
-	u := strings.TrimRight(m[1], ".,;:)/")
-	return u, true
-}
-
 // Options say how to start the app.
 type Options struct {
 	Bin string   // the executable, from Build
@@ -120,7 +105,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if u, ok := ServingURL(sc.Text()); ok {
+			if u, ok := serving.URL(sc.Text()); ok {
 				select {
 				case found <- u:
 				default:
