@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"bitbucket-client-credentials-sample/bitbucket"
 )
 
 // The results page lists every HTTP exchange its page load made with
@@ -109,7 +106,7 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF && b.rec != nil {
 		b.rec.mu.Lock()
 		if b.e.Err == "" {
-			b.e.Err = "the body stopped arriving: " + describeNetError(err)
+			b.e.Err = "the body stopped arriving. " + describeNetError(err)
 		}
 		b.rec.mu.Unlock()
 	}
@@ -129,19 +126,10 @@ func describeAuth(h string) string {
 	return clip(scheme, 20) + " <redacted>"
 }
 
-// describeNetError says in a few words why a call got no answer: the Go
-// error's text can be long, and is for the log.
+// describeNetError says in a few words why a call got no answer, as the
+// page explains it: the Go error's text can be long, and is for the log.
 func describeNetError(err error) string {
-	var redirect *bitbucket.RedirectError
-	switch e := (&bitbucket.Error{Err: err}); {
-	case errors.As(err, &redirect):
-		return "refused a redirect to another origin: " + clip(redirect.To, 200)
-	case e.Timeout():
-		return "no answer in time (timed out)"
-	case errors.Is(err, context.Canceled):
-		return "cancelled"
-	}
-	return "failed before an answer came back"
+	return explain(context.Background(), err).Message
 }
 
 // mask shows at most the first 4 and last 4 characters of a credential,
