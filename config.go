@@ -43,6 +43,13 @@ type config struct {
 	Timeout        time.Duration // for each upstream call
 	Demo           bool          // use the built-in stand-in instead of Bitbucket
 	DemoReason     string        // why demo mode is on
+
+	// AllowedHosts are the host names served besides IP literals,
+	// localhost and *.localhost (see hosts.go): from ALLOWED_HOSTS, else
+	// config.json's allowedHosts. Each is lower case without a trailing
+	// dot; ".example.org" also matches every name under example.org, and
+	// "*.example.org" only the names under it. Empty: no others.
+	AllowedHosts []string
 }
 
 // configError is invalid configuration. run returns it and main exits with
@@ -63,10 +70,12 @@ type fileConfig struct {
 	Port           json.RawMessage `json:"port"` // a number, or a string of digits
 	TokenURL       *string         `json:"tokenURL"`
 	APIURL         *string         `json:"apiURL"`
+	AllowedHosts   *[]string       `json:"allowedHosts"`
 }
 
 var knownKeys = map[string]bool{
 	"consumerKey": true, "consumerSecret": true, "workspace": true, "port": true, "tokenURL": true, "apiURL": true,
+	"allowedHosts": true,
 }
 
 // loadConfig resolves the configuration, lowest to highest precedence:
@@ -139,6 +148,11 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 			return config{}, configErrorf("PORT=%q: %v", v, err)
 		}
 	}
+	if v := env("ALLOWED_HOSTS"); v != "" {
+		if c.AllowedHosts, err = parseAllowedHosts(v); err != nil {
+			return config{}, configErrorf("ALLOWED_HOSTS=%s: %v", quoteClipped(v), err)
+		}
+	}
 	if v := env("BITBUCKET_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Millisecond || d > 5*time.Minute {
@@ -187,7 +201,7 @@ func (c *config) readFile(path string) error {
 	}
 	for key := range raw {
 		if !knownKeys[key] {
-			return configErrorf("%s: unknown key %q (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL)", path, key)
+			return configErrorf("%s: unknown key %q (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL, allowedHosts)", path, key)
 		}
 	}
 	var fc fileConfig
@@ -216,6 +230,19 @@ func (c *config) readFile(path string) error {
 		}
 		*f.dst = *f.src
 	}
+	if fc.AllowedHosts != nil {
+		c.AllowedHosts = nil
+		for _, entry := range *fc.AllowedHosts {
+			if strings.TrimSpace(entry) == "" {
+				continue
+			}
+			e, err := checkAllowedHost(entry)
+			if err != nil {
+				return configErrorf("%s: allowedHosts entry %s: %v", path, quoteClipped(entry), err)
+			}
+			c.AllowedHosts = append(c.AllowedHosts, e)
+		}
+	}
 	if len(fc.Port) > 0 && string(fc.Port) != "null" {
 		port := strings.Trim(string(fc.Port), `"`)
 		if c.Port, err = parsePort(port); err != nil {
@@ -235,6 +262,8 @@ func describeJSONError(data []byte, err error) string {
 		return fmt.Sprintf("malformed JSON on line %d: %v", line, syntax)
 	case errors.As(err, &typ) && typ.Field == "":
 		return "the file must hold one JSON object, such as {\"workspace\": \"my-team\"}"
+	case errors.As(err, &typ) && strings.HasPrefix(typ.Field, "allowedHosts"):
+		return "key \"allowedHosts\" must be a list of host names, such as [\"dev.example\", \".example.org\"]"
 	case errors.As(err, &typ):
 		return fmt.Sprintf("key %q must be a string, not a JSON %s", typ.Field, typ.Value)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -124,8 +125,45 @@ func TestConfigPrecedence(t *testing.T) {
 				tt.assert(t, c)
 				return
 			}
-			if c != tt.want {
+			if !reflect.DeepEqual(c, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", c, tt.want)
+			}
+		})
+	}
+}
+
+// TestAllowedHosts: ALLOWED_HOSTS (environment, then .env) replaces
+// config.json's allowedHosts; entries are normalized once, here.
+func TestAllowedHosts(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		env   map[string]string
+		want  []string
+	}{
+		{"not set", nil, nil, nil},
+		{"comma-separated, spaces and a trailing comma", nil,
+			map[string]string{"ALLOWED_HOSTS": " dev.example, .Example.ORG ,*.corp.example,"},
+			[]string{"dev.example", ".example.org", "*.corp.example"}},
+		{"trailing dot dropped", nil, map[string]string{"ALLOWED_HOSTS": "dev.example."}, []string{"dev.example"}},
+		{"IP literal accepted", nil, map[string]string{"ALLOWED_HOSTS": "[::1],10.0.0.2"}, []string{"::1", "10.0.0.2"}},
+		{"from .env", map[string]string{".env": "ALLOWED_HOSTS=box.lan\n"}, nil, []string{"box.lan"}},
+		{"environment over .env", map[string]string{".env": "ALLOWED_HOSTS=box.lan\n"},
+			map[string]string{"ALLOWED_HOSTS": "env.lan"}, []string{"env.lan"}},
+		{"from config.json", map[string]string{"config.json": `{"allowedHosts": ["File.Example", ""]}`}, nil,
+			[]string{"file.example"}},
+		{"environment over config.json", map[string]string{"config.json": `{"allowedHosts": ["file.example"]}`},
+			map[string]string{"ALLOWED_HOSTS": "env.example"}, []string{"env.example"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inDir(t, tt.files)
+			c, err := loadConfig([]string{"app"}, envOf(tt.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.AllowedHosts, tt.want) {
+				t.Errorf("AllowedHosts = %q, want %q", c.AllowedHosts, tt.want)
 			}
 		})
 	}
@@ -187,6 +225,20 @@ func TestConfigErrors(t *testing.T) {
 		{"bad HOST", nil, map[string]string{"HOST": "not a host"}, nil, []string{`HOST="not a host"`}},
 		{"bad workspace", nil, map[string]string{"BITBUCKET_WORKSPACE": "a/b"}, nil, []string{"BITBUCKET_WORKSPACE"}},
 		{"malformed .env", map[string]string{".env": "BITBUCKET_WORKSPACE='unterminated\n"}, nil, nil, []string{".env"}},
+		{"ALLOWED_HOSTS wildcard", nil, map[string]string{"ALLOWED_HOSTS": "dev.example,*"}, nil,
+			[]string{"ALLOWED_HOSTS", `entry "*"`, "switch the DNS-rebinding check off"}},
+		{"ALLOWED_HOSTS with a port", nil, map[string]string{"ALLOWED_HOSTS": "dev.example:3000"}, nil,
+			[]string{"ALLOWED_HOSTS", `entry "dev.example:3000"`, "without a port"}},
+		{"ALLOWED_HOSTS with a scheme", nil, map[string]string{"ALLOWED_HOSTS": "http://dev.example"}, nil,
+			[]string{"ALLOWED_HOSTS", "without scheme or path"}},
+		{"ALLOWED_HOSTS not a name", nil, map[string]string{"ALLOWED_HOSTS": "dev example"}, nil,
+			[]string{"ALLOWED_HOSTS", `entry "dev example"`, "not a host name"}},
+		{"ALLOWED_HOSTS from .env", map[string]string{".env": "ALLOWED_HOSTS=a..b\n"}, nil, nil,
+			[]string{"ALLOWED_HOSTS", `entry "a..b"`}},
+		{"allowedHosts not a list", map[string]string{"config.json": `{"allowedHosts": "dev.example"}`}, nil, nil,
+			[]string{"config.json", `"allowedHosts" must be a list of host names`}},
+		{"allowedHosts entry with a port", map[string]string{"config.json": `{"allowedHosts": ["dev.example:1"]}`}, nil, nil,
+			[]string{"config.json", `allowedHosts entry "dev.example:1"`, "port"}},
 		{"unknown flag", nil, nil, []string{"-port", "1"}, []string{"-port"}},
 		{"stray argument", nil, nil, []string{"serve"}, []string{`"serve"`}},
 	}
@@ -241,7 +293,7 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 	}
 	lines := strings.Split(string(data), "\n")
 	for _, name := range []string{"BITBUCKET_CONSUMER_KEY", "BITBUCKET_CONSUMER_SECRET", "BITBUCKET_WORKSPACE", "PORT",
-		"HOST", "BITBUCKET_TOKEN_URL", "BITBUCKET_API_URL", "BITBUCKET_TIMEOUT"} {
+		"HOST", "BITBUCKET_TOKEN_URL", "BITBUCKET_API_URL", "BITBUCKET_TIMEOUT", "ALLOWED_HOSTS"} {
 		found := false
 		for i, l := range lines {
 			if strings.HasPrefix(l, name+"=") {

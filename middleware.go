@@ -15,12 +15,49 @@ const contentSecurityPolicy = "default-src 'self'; img-src 'self' https:; frame-
 // withSecurityHeaders sets the headers every response carries.
 func withSecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		setSecurityHeaders(w.Header())
 		next.ServeHTTP(w, r)
+	})
+}
+
+func setSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// withHostCheck serves only the host names in hosts.go's list (IP literals,
+// localhost, *.localhost and ALLOWED_HOSTS) and refuses every other request
+// before any handler runs: the defence against DNS rebinding.
+//
+// It looks at r.Host. For a request line in absolute form
+// ("GET http://evil.example/ HTTP/1.1") Go sets r.Host from that URL and
+// ignores the Host header, as RFC 9112 says a server must, so both forms
+// are checked the same way.
+//
+// The status is 421 Misdirected Request (RFC 9110, section 15.5.20): the
+// request reached a server that will not answer for that host name. 403
+// would say the client lacks a permission, and no permission would help.
+func withHostCheck(allowed []string, pages *renderer, logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hostAllowed(r.Host, allowed) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		host := requestHostName(r.Host)
+		logger.Warn("refused a request for a host name the app does not serve (set ALLOWED_HOSTS to serve it)",
+			"host", clipShown(host), "path", clipShown(r.URL.Path))
+		message := "This request has no Host header. The app answers only requests for localhost, " +
+			"a name under .localhost, an IP address, or a name listed in ALLOWED_HOSTS."
+		if host != "" {
+			message = "This app does not answer to the host name " + quoteClipped(host) + ". It serves localhost, " +
+				"names under .localhost and IP addresses, so that no other website can point its own name at " +
+				"this machine and read these pages (DNS rebinding). If you chose this name yourself, add it to " +
+				"ALLOWED_HOSTS (comma-separated, in .env or the environment) and restart the app."
+		}
+		setSecurityHeaders(w.Header())
+		pages.errorPage(w, http.StatusMisdirectedRequest, message)
 	})
 }
 

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// getAs fetches path from the fixture's app with the given Host and extra
+// headers, without following redirects, and checks the answer for leaks.
+func getAs(t *testing.T, f *fixture, host, path string, header map[string]string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.app.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	client := &http.Client{Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s (Host %s): %v", path, host, err)
+	}
+	body := readAll(t, resp)
+	var headers strings.Builder
+	resp.Header.Write(&headers) //nolint:errcheck // writes to memory
+	f.assertNoLeak("GET "+path, headers.String()+body)
+	return response{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// rawRequest writes a request to the app over a plain TCP connection, as
+// typed (a request line in absolute form, no Host header), and reads the
+// answer.
+func rawRequest(t *testing.T, f *fixture, request string) response {
+	t.Helper()
+	conn, err := net.Dial("tcp", f.app.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck // a failed read says enough
+	if _, err := io.WriteString(conn, request); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer to %q: %v", request, err)
+	}
+	body := readAll(t, resp)
+	f.assertNoLeak("a raw request", body)
+	return response{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// assertNoUpstreamCall fails the test if the app called the stand-in.
+func assertNoUpstreamCall(t *testing.T, f *fixture) {
+	t.Helper()
+	if n, m := f.bb.TokenRequests(), f.bb.APIRequests(); n != 0 || m != 0 {
+		t.Errorf("the app called Bitbucket: %d token requests, %d API requests; want none", n, m)
+	}
+}
+
+func withAllowedHosts(hosts ...string) func(*config) {
+	return func(c *config) { c.AllowedHosts = hosts }
+}
+
+// TestHostCheck: the defence against DNS rebinding. Only IP literals,
+// localhost, *.localhost and ALLOWED_HOSTS are served; anything else gets
+// 421 before any handler runs, so a refused results page calls nobody.
+func TestHostCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		host    string
+		allowed []string
+		serve   bool
+	}{
+		{"localhost with port", "localhost:3000", nil, true},
+		{"localhost alone", "localhost", nil, true},
+		{"localhost in capitals", "LocalHost:3000", nil, true},
+		{"localhost with a trailing dot", "localhost.:3000", nil, true},
+		{"IPv4 loopback", "127.0.0.1:3000", nil, true},
+		{"other IPv4 literal", "192.168.1.20:3000", nil, true},
+		{"IPv6 loopback", "[::1]:3000", nil, true},
+		{"IPv6 without port", "[::1]", nil, true},
+		{"name under .localhost", "app.localhost:3000", nil, true},
+		{"deeper name under .localhost", "a.b.localhost", nil, true},
+		{"another name", "evil.example", nil, false},
+		{"another name with port", "evil.example:3000", nil, false},
+		{"localhost as a subdomain", "localhost.evil.example", nil, false},
+		{"localhost as a suffix without a dot", "evillocalhost:3000", nil, false},
+		{".localhost alone", ".localhost", nil, false},
+		{"an IP address inside a name", "127.0.0.1.nip.io:3000", nil, false},
+		{"allowed name", "dev.example:8080", []string{"dev.example"}, true},
+		{"allowed name in capitals", "DEV.Example", []string{"dev.example"}, true},
+		{"subdomain of an exact name", "a.dev.example", []string{"dev.example"}, false},
+		{"a name only ending like an allowed one", "xdev.example", []string{"dev.example"}, false},
+		{"leading dot: the domain", "example.org", []string{".example.org"}, true},
+		{"leading dot: a subdomain", "a.b.example.org:3000", []string{".example.org"}, true},
+		{"leading dot: not a subdomain", "badexample.org", []string{".example.org"}, false},
+		{"*.: a subdomain", "a.corp.example", []string{"*.corp.example"}, true},
+		{"*.: not the domain itself", "corp.example", []string{"*.corp.example"}, false},
+		{"one of several", "b.example", []string{"a.example", "b.example"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, withWorkspace("bitbucket-demo"), withAllowedHosts(tt.allowed...))
+			r := getAs(t, f, tt.host, "/oauth-callback", nil)
+			if tt.serve {
+				if r.status != http.StatusOK {
+					t.Fatalf("Host %s: status %d, want 200\n%s", tt.host, r.status, r.body)
+				}
+				return
+			}
+			if r.status != http.StatusMisdirectedRequest {
+				t.Fatalf("Host %s: status %d, want 421\n%s", tt.host, r.status, r.body)
+			}
+			name := requestHostName(tt.host)
+			for _, want := range []string{"421 Misdirected Request", "ALLOWED_HOSTS", "&#34;" + name + "&#34;"} {
+				if !strings.Contains(r.body, want) {
+					t.Errorf("the refusal lacks %q:\n%s", want, r.body)
+				}
+			}
+			checkSecurityHeaders(t, r.header)
+			assertNoUpstreamCall(t, f)
+			if logs := f.logs.String(); !strings.Contains(logs, "refused a request for a host name") || !strings.Contains(logs, "status=421") {
+				t.Errorf("the log does not record the refusal:\n%s", logs)
+			}
+		})
+	}
+}
+
+// TestHostCheckRunsBeforeEveryRoute: the refusal comes before routing, so
+// an unknown path or a wrong method gets it too, not a 404 or a 405.
+func TestHostCheckRunsBeforeEveryRoute(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct{ method, path string }{
+		{"GET", "/"}, {"GET", "/healthcheck"}, {"GET", "/authorize"}, {"GET", "/static/style.css"},
+		{"GET", "/no/such/page"}, {"POST", "/oauth-callback"}, {"HEAD", "/"},
+	} {
+		req, _ := http.NewRequest(tt.method, f.app.URL+tt.path, nil)
+		req.Host = "rebind.example:3000"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMisdirectedRequest {
+			t.Errorf("%s %s with another Host: status %d, want 421", tt.method, tt.path, resp.StatusCode)
+		}
+	}
+	assertNoUpstreamCall(t, f)
+}
+
+// TestHostCheckRawRequests: request lines in absolute form name the host in
+// the URL, and Go (as RFC 9112 says) then ignores the Host header; a
+// request without any Host is refused.
+func TestHostCheckRawRequests(t *testing.T) {
+	tests := []struct {
+		name    string
+		request string
+		status  int
+	}{
+		{"absolute form to another host", "GET http://evil.example/oauth-callback HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 421},
+		{"absolute form with port", "GET http://evil.example:3000/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 421},
+		{"absolute form to localhost", "GET http://localhost:3000/healthcheck HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n", 200},
+		{"origin form", "GET /healthcheck HTTP/1.1\r\nHost: localhost:3000\r\nConnection: close\r\n\r\n", 200},
+		{"HTTP/1.0 without Host", "GET /oauth-callback HTTP/1.0\r\n\r\n", 421},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, withWorkspace("bitbucket-demo"))
+			r := rawRequest(t, f, tt.request)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d\n%s", r.status, tt.status, r.body)
+			}
+			if tt.status == 421 {
+				if !strings.Contains(r.body, "ALLOWED_HOSTS") {
+					t.Errorf("the refusal does not say what to set:\n%s", r.body)
+				}
+				assertNoUpstreamCall(t, f)
+			}
+		})
+	}
+}
+
+// TestHostRefusalIsEscapedAndClipped: the refused name comes from the
+// request, so the page escapes it and repeats only its start.
+func TestHostRefusalIsEscapedAndClipped(t *testing.T) {
+	f := newFixture(t)
+	r := getAs(t, f, "a'b&c.example", "/", nil)
+	if r.status != 421 || !strings.Contains(r.body, "a&#39;b&amp;c.example") || strings.Contains(r.body, "a'b&c") {
+		t.Errorf("the host name is not escaped (status %d):\n%s", r.status, r.body)
+	}
+	long := strings.Repeat("x", 1000) + ".example"
+	r = getAs(t, f, long, "/", nil)
+	if r.status != 421 || strings.Contains(r.body, strings.Repeat("x", maxShown+1)) || !strings.Contains(r.body, strings.Repeat("x", maxShown)+"…") {
+		t.Errorf("a 1,000-character host name is not clipped to %d characters (status %d)", maxShown, r.status)
+	}
+	if strings.Contains(f.logs.String(), strings.Repeat("x", maxShown+1)) {
+		t.Error("the log repeats the whole host name")
+	}
+}
