@@ -149,6 +149,7 @@ func newServer(cfg config, logger *slog.Logger, now func() time.Time) (http.Hand
 	var h http.Handler = mux
 	h = withSecurityHeaders(h)
 	h = withRecovery(pages, logger, h)
+	h = withCrossSiteCheck(pages, logger, h)
 	h = withHostCheck(cfg.AllowedHosts, pages, logger, h)
 	h = withRequestLog(logger, h)
 	return h, nil

@@ -61,6 +61,38 @@ func withHostCheck(allowed []string, pages *renderer, logger *slog.Logger, next 
 	})
 }
 
+// withCrossSiteCheck refuses what another website's page makes the browser
+// ask for: an <img src="http://localhost:3000/oauth-callback?workspace=…">
+// on any site would otherwise make the app get a token and call Bitbucket,
+// spending the consumer's rate limit. Browsers say where a request comes
+// from in the Sec-Fetch-* headers (Fetch Metadata):
+//
+//   - Sec-Fetch-Site: cross-site means another site's page started it;
+//   - Sec-Fetch-Mode: navigate with Sec-Fetch-Dest: document is a top-level
+//     navigation (a link the person followed, a bookmark), which stays
+//     allowed: the person sees where they land. A navigation into an
+//     <iframe> or <object> is not: it would run the page unseen.
+//
+// Requests without these headers (curl, scripts, older browsers) are not
+// from another site's page, and keep working.
+func withCrossSiteCheck(pages *renderer, logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Sec-Fetch-Site") != "cross-site" || isTopLevelNavigation(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		logger.Warn("refused a request another website's page made (Sec-Fetch-Site: cross-site)", "path", clipShown(r.URL.Path))
+		setSecurityHeaders(w.Header())
+		pages.errorPage(w, http.StatusForbidden, "Another website's page asked your browser for this address, "+
+			"so the app refused without calling Bitbucket. To see this page, open the address yourself.")
+	})
+}
+
+func isTopLevelNavigation(r *http.Request) bool {
+	dest := r.Header.Get("Sec-Fetch-Dest")
+	return r.Header.Get("Sec-Fetch-Mode") == "navigate" && (dest == "" || dest == "document")
+}
+
 // withRecovery turns a panic in a handler into a 500 page and a log line, so
 // one bad request cannot take the server down.
 func withRecovery(pages *renderer, logger *slog.Logger, next http.Handler) http.Handler {

@@ -208,3 +208,55 @@ func TestHostRefusalIsEscapedAndClipped(t *testing.T) {
 		t.Error("the log repeats the whole host name")
 	}
 }
+
+// TestCrossSiteRequests: a page on another site may link here (a top-level
+// navigation), but may not make the browser load the app's pages as
+// images, scripts, fetches or frames: that would spend the consumer's
+// rate limit. Requests without Sec-Fetch-* (curl, scripts) keep working.
+func TestCrossSiteRequests(t *testing.T) {
+	tests := []struct {
+		name             string
+		site, mode, dest string
+		refused          bool
+	}{
+		{"no Sec-Fetch headers (curl)", "", "", "", false},
+		{"typed in the address bar", "none", "navigate", "document", false},
+		{"same origin", "same-origin", "no-cors", "image", false},
+		{"same site", "same-site", "cors", "empty", false},
+		{"link from another site", "cross-site", "navigate", "document", false},
+		{"navigation without Sec-Fetch-Dest", "cross-site", "navigate", "", false},
+		{"mode alone", "", "no-cors", "image", false},
+		{"<img> on another site", "cross-site", "no-cors", "image", true},
+		{"<script> on another site", "cross-site", "no-cors", "script", true},
+		{"fetch() from another site", "cross-site", "cors", "empty", true},
+		{"<iframe> on another site", "cross-site", "navigate", "iframe", true},
+		{"<object> on another site", "cross-site", "navigate", "object", true},
+		{"cross-site without mode", "cross-site", "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, withWorkspace("bitbucket-demo"))
+			h := map[string]string{}
+			for k, v := range map[string]string{"Sec-Fetch-Site": tt.site, "Sec-Fetch-Mode": tt.mode, "Sec-Fetch-Dest": tt.dest} {
+				if v != "" {
+					h[k] = v
+				}
+			}
+			r := getAs(t, f, "", "/oauth-callback?workspace=bitbucket-demo", h)
+			if !tt.refused {
+				if r.status != http.StatusOK {
+					t.Fatalf("status %d, want 200\n%s", r.status, r.body)
+				}
+				return
+			}
+			if r.status != http.StatusForbidden || !strings.Contains(r.body, "Another website") {
+				t.Fatalf("status %d, want 403 with a short page saying why\n%s", r.status, r.body)
+			}
+			checkSecurityHeaders(t, r.header)
+			assertNoUpstreamCall(t, f)
+			if !strings.Contains(f.logs.String(), "status=403") {
+				t.Errorf("the request log lacks the refusal:\n%s", f.logs)
+			}
+		})
+	}
+}
