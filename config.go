@@ -138,7 +138,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		}
 		if s.check != nil {
 			if err := s.check(v); err != nil {
-				return config{}, configErrorf("%s=%q: %v", s.name, v, err)
+				return config{}, configErrorf("%s=%s: %v", s.name, showValue(v), err)
 			}
 		}
 		*s.dst = v
@@ -225,7 +225,7 @@ func (c *config) readFile(path string) error {
 		}
 		if f.check != nil {
 			if err := f.check(*f.src); err != nil {
-				return configErrorf("%s: %s %q: %v", path, f.key, *f.src, err)
+				return configErrorf("%s: %s %s: %v", path, f.key, showValue(*f.src), err)
 			}
 		}
 		*f.dst = *f.src
@@ -319,6 +319,11 @@ func checkHost(s string) error {
 
 var hostname = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$`)
 
+// checkURL accepts a token or API URL. Plain http is refused unless the
+// host is this machine: the token request carries the consumer key and
+// secret, and every API call the access token, so over http to another
+// machine anyone on the way could read them. The built-in stand-in and the
+// tests listen on 127.0.0.1, where nothing leaves the machine.
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	switch {
@@ -332,6 +337,21 @@ func checkURL(s string) error {
 		return errors.New("the URL must not carry credentials")
 	case u.RawQuery != "" || u.Fragment != "":
 		return errors.New("the URL must not have a query or fragment")
+	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+		return errors.New("plain http to another machine would send the consumer secret and the access token " +
+			"in clear text: use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])")
 	}
 	return nil
+}
+
+// showValue quotes a configured value for an error message: clipped, and
+// not at all when it is a URL that carries credentials.
+func showValue(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return "(a URL with credentials, not shown)"
+	}
+	if strings.Contains(s, "@") && strings.Contains(s, "://") {
+		return "(a URL that may hold credentials, not shown)"
+	}
+	return quoteClipped(s)
 }

@@ -135,6 +135,18 @@ func hostAllowed(hostport string, allowed []string) bool {
 	return false
 }
 
+// isLoopbackHost reports whether a URL's host is this machine without
+// asking DNS: the name localhost, or an IP literal in 127.0.0.0/8 or ::1.
+// Any other name could resolve anywhere, so it does not count.
+func isLoopbackHost(host string) bool {
+	host = strings.ToLower(host)
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
 // maxShown bounds how much of a value from a request or a file a message
 // repeats: enough to recognise it, not a way to fill a page or a log.
 const maxShown = 64

@@ -2,9 +2,13 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -258,5 +262,120 @@ func TestCrossSiteRequests(t *testing.T) {
 				t.Errorf("the request log lacks the refusal:\n%s", f.logs)
 			}
 		})
+	}
+}
+
+// TestPlainHTTPOnlyToLoopback: a token or API URL in plain http to another
+// machine would send the secret and the token in clear text. Each place a
+// URL can come from refuses it at start-up (exit status 2, saying to use
+// https); http to this machine (the stand-in, the tests) stays allowed.
+func TestPlainHTTPOnlyToLoopback(t *testing.T) {
+	sources := []struct {
+		name  string
+		where func(u string) (files, env map[string]string)
+	}{
+		{"BITBUCKET_TOKEN_URL", func(u string) (map[string]string, map[string]string) {
+			return nil, map[string]string{"BITBUCKET_TOKEN_URL": u}
+		}},
+		{"BITBUCKET_API_URL", func(u string) (map[string]string, map[string]string) {
+			return nil, map[string]string{"BITBUCKET_API_URL": u}
+		}},
+		{"BITBUCKET_TOKEN_URL", func(u string) (map[string]string, map[string]string) {
+			return map[string]string{".env": "BITBUCKET_TOKEN_URL=" + u + "\n"}, nil
+		}},
+		{"tokenURL", func(u string) (map[string]string, map[string]string) {
+			return map[string]string{"config.json": `{"tokenURL": "` + u + `"}`}, nil
+		}},
+		{"apiURL", func(u string) (map[string]string, map[string]string) {
+			return map[string]string{"config.json": `{"apiURL": "` + u + `"}`}, nil
+		}},
+	}
+	refused := []string{
+		"http://bitbucket.org/site/oauth2/access_token", "HTTP://api.bitbucket.org/2.0", "http://10.0.0.5:8080/x",
+		"http://[2001:db8::1]/x", "http://0.0.0.0:9/x", "http://localhost.evil.example/x", "http://127.0.0.1.nip.io/x",
+		"http://app.localhost:9/x",
+	}
+	allowed := []string{
+		"http://localhost:9/x", "http://LOCALHOST:9/x", "http://127.0.0.1:9/x", "http://127.0.0.2:9/x",
+		"http://[::1]:9/x", "http://[::ffff:127.0.0.1]:9/x", "https://bitbucket.example/x", "https://10.0.0.5/x",
+	}
+	for _, src := range sources {
+		for _, u := range refused {
+			t.Run(src.name+" "+u, func(t *testing.T) {
+				files, env := src.where(u)
+				inDir(t, files)
+				if env == nil {
+					env = map[string]string{}
+				}
+				env["PORT"] = "0"
+				// Refused at start-up, so run returns at once; one that
+				// serves instead returns nil when the deadline stops it.
+				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+				defer cancel()
+				err := run(ctx, []string{"app"}, envOf(env), io.Discard, io.Discard)
+				if err == nil {
+					t.Fatal("run started serving")
+				}
+				if exitCode(err) != 2 {
+					t.Errorf("exit code %d, want 2: %v", exitCode(err), err)
+				}
+				for _, want := range []string{src.name, "use https", "clear text"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("message %q lacks %q", err, want)
+					}
+				}
+			})
+		}
+		for _, u := range allowed {
+			t.Run(src.name+" "+u+" allowed", func(t *testing.T) {
+				files, env := src.where(u)
+				inDir(t, files)
+				if _, err := loadConfig([]string{"app"}, envOf(env), io.Discard); err != nil {
+					t.Errorf("refused: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// TestURLErrorsNeverShowCredentials: a URL with user:password@ is refused,
+// and the message does not repeat the password.
+func TestURLErrorsNeverShowCredentials(t *testing.T) {
+	const secretURL = "https://key:" + testSecret + "@bitbucket.org/site/oauth2/access_token"
+	const unparsable = "https://key:" + testSecret + "@bitbucket.org/%zz"
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		env   map[string]string
+	}{
+		{"environment", nil, map[string]string{"BITBUCKET_TOKEN_URL": secretURL}},
+		{"environment, unparsable", nil, map[string]string{"BITBUCKET_API_URL": unparsable}},
+		{"config.json", map[string]string{"config.json": `{"tokenURL": "` + secretURL + `"}`}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inDir(t, tt.files)
+			_, err := loadConfig([]string{"app"}, envOf(tt.env), io.Discard)
+			if err == nil {
+				t.Fatal("accepted a URL with credentials")
+			}
+			assertNoSecretIn(t, "the error", err.Error(), testSecret)
+		})
+	}
+}
+
+// assertNoSecretIn fails if text holds secret raw, quoted, or escaped for a
+// URL, or any 8 characters of it in a row.
+func assertNoSecretIn(t *testing.T, where, text, secret string) {
+	t.Helper()
+	forms := []string{secret, strconv.Quote(secret), url.QueryEscape(secret), url.PathEscape(secret),
+		base64.StdEncoding.EncodeToString([]byte(secret))}
+	for i := 0; i+8 <= len(secret); i++ {
+		forms = append(forms, secret[i:i+8])
+	}
+	for _, s := range forms {
+		if strings.Contains(text, s) {
+			t.Errorf("%s holds (part of) the secret %q:\n%s", where, s, text)
+			return
+		}
 	}
 }
