@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -116,10 +117,11 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 
 	// 3 and 4. The environment wins over .env, which wins over config.json.
-	env, err := envWithDotenv(".env", getenv)
+	dotenv, err := readDotenv(".env")
 	if err != nil {
 		return config{}, err
 	}
+	env := dotenv.lookup(getenv)
 	for _, s := range []struct {
 		name  string
 		dst   *string
@@ -280,23 +282,79 @@ func parsePort(s string) (int, error) {
 	return n, nil
 }
 
-// envWithDotenv returns a lookup that prefers the real environment and falls
-// back to the variables in a .env file. godotenv.Read parses the file without
-// touching the process environment, so a variable that is already set is
-// never overridden and nothing global changes.
-func envWithDotenv(path string, getenv func(string) string) (func(string) string, error) {
-	dotenv, err := godotenv.Read(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		dotenv = nil
-	} else if err != nil {
-		return nil, configErrorf("%s: %v", path, err)
+// dotenvFile is the .env file as read at start-up.
+type dotenvFile struct {
+	path  string            // absolute: says where .env was looked for
+	found bool              // false when there is no such file
+	vars  map[string]string // its variables
+}
+
+// readDotenv reads a .env file. godotenv.UnmarshalBytes parses it without
+// touching the process environment, so nothing global changes.
+//
+// godotenv's parse errors quote the file (up to its end, for some
+// mistakes), and a .env file holds the consumer secret. So the message
+// names the file and the line, never what the line says.
+func readDotenv(path string) (dotenvFile, error) {
+	d := dotenvFile{path: path}
+	if abs, err := filepath.Abs(path); err == nil {
+		d.path = abs
 	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return d, nil
+	}
+	if err != nil {
+		return d, configErrorf("%s: %v", d.path, err)
+	}
+	d.found = true
+	if bytes.HasPrefix(data, utf8BOM) {
+		return d, configErrorf("%s: the file starts with a byte-order mark (EF BB BF): save it as UTF-8 without BOM", d.path)
+	}
+	if d.vars, err = godotenv.UnmarshalBytes(data); err != nil {
+		what := "is not NAME=value"
+		switch msg := err.Error(); {
+		case strings.HasPrefix(msg, "unterminated quoted value"):
+			what = "opens a quoted value that is never closed"
+		case strings.HasPrefix(msg, "unexpected character"):
+			what = "is not NAME=value (a name holds only letters, digits, _ and .)"
+		}
+		return d, configErrorf("%s: %s %s; the line is not shown here, since it may hold the secret",
+			d.path, dotenvErrorLine(data), what)
+	}
+	return d, nil
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// dotenvErrorLine finds the line where a .env file stops parsing: the one
+// after the longest run of whole lines that parses. (A quoted value may
+// span lines, so lines cannot be parsed one by one.)
+func dotenvErrorLine(data []byte) string {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > 10000 {
+		return "a line" // no one writes such a .env by hand; do not spend seconds on it
+	}
+	good, end := 0, 0
+	for k, l := range lines {
+		end += len(l)
+		if _, err := godotenv.UnmarshalBytes(data[:end]); err == nil {
+			good = k + 1
+		}
+	}
+	return fmt.Sprintf("line %d", good+1)
+}
+
+// lookup returns a function that prefers the real environment and falls
+// back to the .env file: a variable that is already set is never
+// overridden. An empty value counts as not set.
+func (d dotenvFile) lookup(getenv func(string) string) func(string) string {
 	return func(name string) string {
 		if v := getenv(name); v != "" {
 			return v
 		}
-		return dotenv[name]
-	}, nil
+		return d.vars[name]
+	}
 }
 
 // workspaceSlug matches a Bitbucket workspace ID (letters, digits, - and _)

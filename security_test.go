@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -363,19 +365,62 @@ func TestURLErrorsNeverShowCredentials(t *testing.T) {
 	}
 }
 
-// assertNoSecretIn fails if text holds secret raw, quoted, or escaped for a
-// URL, or any 8 characters of it in a row.
+// assertNoSecretIn fails if text holds secret raw, quoted, escaped for a
+// URL or in base64, or any 8 characters of it in a row. It does not print
+// text, which would repeat the secret.
 func assertNoSecretIn(t *testing.T, where, text, secret string) {
 	t.Helper()
-	forms := []string{secret, strconv.Quote(secret), url.QueryEscape(secret), url.PathEscape(secret),
-		base64.StdEncoding.EncodeToString([]byte(secret))}
+	forms := map[string]string{"raw": secret, "Go-quoted": strconv.Quote(secret), "query-escaped": url.QueryEscape(secret),
+		"path-escaped": url.PathEscape(secret), "base64": base64.StdEncoding.EncodeToString([]byte(secret))}
 	for i := 0; i+8 <= len(secret); i++ {
-		forms = append(forms, secret[i:i+8])
+		forms[fmt.Sprintf("characters %d to %d", i+1, i+8)] = secret[i : i+8]
 	}
-	for _, s := range forms {
+	for form, s := range forms {
 		if strings.Contains(text, s) {
-			t.Errorf("%s holds (part of) the secret %q:\n%s", where, s, text)
+			t.Errorf("%s holds the secret (%s)", where, form)
 			return
 		}
+	}
+}
+
+// TestDotenvErrorsNeverShowTheLine: a .env file holds the secret, and a
+// parse error quotes the file. The message names the file and the line
+// number instead, never the line's content.
+func TestDotenvErrorsNeverShowTheLine(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		want    string
+	}{
+		{"secret in an unterminated quote", "BITBUCKET_CONSUMER_KEY=k\nBITBUCKET_CONSUMER_SECRET='" + testSecret + "\n",
+			"line 2 opens a quoted value that is never closed"},
+		{"secret pasted without a name", "# my consumer\n\nBITBUCKET_CONSUMER_KEY=k\n" + testSecret + "\nPORT=3000\n",
+			"line 4 is not NAME=value"},
+		{"space instead of =", "BITBUCKET_CONSUMER_SECRET " + testSecret + "\n", "line 1 is not NAME=value"},
+		{"secret after the bad line", "BITBUCKET_WORKSPACE='team\nBITBUCKET_CONSUMER_SECRET=" + testSecret + "\n",
+			"line 1 opens a quoted value"},
+		{"after a value over two lines", "A=\"x\ny\"\nBITBUCKET_CONSUMER_SECRET=" + testSecret + "\nbad line!\n", "line 4 is not"},
+		{"CRLF line ends", "BITBUCKET_CONSUMER_KEY=k\r\nBITBUCKET_CONSUMER_SECRET='" + testSecret + "\r\n", "line 2 opens"},
+		{"byte-order mark", "\xEF\xBB\xBFBITBUCKET_CONSUMER_SECRET=" + testSecret + "\n", "byte-order mark"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inDir(t, map[string]string{".env": tt.content})
+			abs, err := filepath.Abs(".env")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr strings.Builder
+			err = run(t.Context(), []string{"app", "-config", "absent.json"}, envOf(map[string]string{"PORT": "0"}), io.Discard, &stderr)
+			if err == nil || exitCode(err) != 2 {
+				t.Fatalf("err = %v (exit %d), want a configuration error", err, exitCode(err))
+			}
+			for _, want := range []string{abs, tt.want} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("message %q lacks %q", err, want)
+				}
+			}
+			assertNoSecretIn(t, "the error", err.Error()+stderr.String(), testSecret)
+		})
 	}
 }
