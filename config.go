@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/joho/godotenv"
 )
@@ -190,6 +191,16 @@ func (c *config) readFile(path string) error {
 	if err != nil {
 		return configErrorf("%s: %v", path, err)
 	}
+	// encoding/json would quietly turn bytes that are not UTF-8 into U+FFFD
+	// (so a secret pasted in another encoding would silently change), and
+	// it rejects a byte-order mark with a puzzling message.
+	if bytes.HasPrefix(data, utf8BOM) {
+		return configErrorf("%s: the file starts with a byte-order mark (EF BB BF): save it as UTF-8 without BOM", path)
+	}
+	if at := invalidUTF8At(data); at >= 0 {
+		return configErrorf("%s: line %d is not valid UTF-8 (was the file saved in another encoding?): save it as UTF-8",
+			path, 1+bytes.Count(data[:at], []byte("\n")))
+	}
 	// Keys are checked exactly (encoding/json alone would accept
 	// "consumerkey" for "consumerKey"): a misspelt key must not be silently
 	// ignored.
@@ -203,8 +214,14 @@ func (c *config) readFile(path string) error {
 	}
 	for key := range raw {
 		if !knownKeys[key] {
-			return configErrorf("%s: unknown key %q (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL, allowedHosts)", path, key)
+			return configErrorf("%s: unknown key %s (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL, allowedHosts)",
+				path, quoteClipped(key))
 		}
+	}
+	// encoding/json keeps the last of two equal keys without a word, so
+	// which value wins would depend on the order in the file.
+	if key, line, ok := duplicateKey(data); ok {
+		return configErrorf("%s: key %s appears twice (again on line %d): keep one", path, quoteClipped(key), line)
 	}
 	var fc fileConfig
 	if err := json.Unmarshal(data, &fc); err != nil {
@@ -248,7 +265,7 @@ func (c *config) readFile(path string) error {
 	if len(fc.Port) > 0 && string(fc.Port) != "null" {
 		port := strings.Trim(string(fc.Port), `"`)
 		if c.Port, err = parsePort(port); err != nil {
-			return configErrorf("%s: port %s: %v", path, fc.Port, err)
+			return configErrorf("%s: port %s: %v", path, clipShown(strings.Join(strings.Fields(string(fc.Port)), " ")), err)
 		}
 	}
 	return nil
@@ -260,8 +277,10 @@ func describeJSONError(data []byte, err error) string {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
+		// The error quotes the character it stopped at, which may be
+		// one of the secret's: the line number says where to look.
 		line := 1 + bytes.Count(data[:min(int(syntax.Offset), len(data))], []byte("\n"))
-		return fmt.Sprintf("malformed JSON on line %d: %v", line, syntax)
+		return fmt.Sprintf("malformed JSON on line %d: %s", line, quotedChar.ReplaceAllString(syntax.Error(), "unexpected character"))
 	case errors.As(err, &typ) && typ.Field == "":
 		return "the file must hold one JSON object, such as {\"workspace\": \"my-team\"}"
 	case errors.As(err, &typ) && strings.HasPrefix(typ.Field, "allowedHosts"):
@@ -272,6 +291,51 @@ func describeJSONError(data []byte, err error) string {
 		return "malformed JSON: the file is empty or ends too early"
 	}
 	return "malformed JSON: " + err.Error()
+}
+
+// quotedChar is how encoding/json names the character it stopped at:
+// "invalid character" and the character in single quotes, escaped as in Go
+// (x, \n, \x01) or as backslash-quote.
+var quotedChar = regexp.MustCompile(`invalid character '(?:\\'|\\[^']+|[^'\\]+)'`)
+
+// invalidUTF8At is the offset of the first byte of data that is not UTF-8,
+// or -1.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// duplicateKey walks the top-level object of data (already known to be
+// valid JSON) and returns the first key that occurs twice, with the line
+// of its second occurrence.
+func duplicateKey(data []byte) (key string, line int, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", 0, false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", 0, false
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k, 1 + bytes.Count(data[:dec.InputOffset()], []byte("\n")), true
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", 0, false
+		}
+	}
+	return "", 0, false
 }
 
 func parsePort(s string) (int, error) {

@@ -424,3 +424,63 @@ func TestDotenvErrorsNeverShowTheLine(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigFileErrorsNeverShowTheSecret: config.json that is not UTF-8,
+// has a byte-order mark or repeats a key is an error that says so; and no
+// message about the file repeats the consumer secret, even in part.
+func TestConfigFileErrorsNeverShowTheSecret(t *testing.T) {
+	const s = testSecret
+	tests := []struct {
+		name    string
+		content string
+		want    []string
+	}{
+		{"byte-order mark", "\xEF\xBB\xBF" + `{"consumerSecret": "` + s + `"}`, []string{"byte-order mark", "without BOM"}},
+		{"not UTF-8 in the secret", "{\n  \"consumerKey\": \"k\",\n  \"consumerSecret\": \"" + s + "\xe9\"\n}",
+			[]string{"line 3 is not valid UTF-8", "save it as UTF-8"}},
+		{"Latin-1 anywhere", "{\"workspace\": \"caf\xe9\", \"consumerSecret\": \"" + s + "\"}", []string{"line 1 is not valid UTF-8"}},
+		{"the secret twice", "{\n\"consumerSecret\": \"" + s + "\",\n\"consumerSecret\": \"" + s + "2\"\n}",
+			[]string{`key "consumerSecret" appears twice (again on line 3)`}},
+		{"a key twice", `{"workspace": "a", "consumerSecret": "` + s + `", "workspace": "b"}`, []string{`key "workspace" appears twice`}},
+		{"bad escape in the secret", `{"consumerSecret": "` + s + `\q"}`, []string{"malformed JSON on line 1", "escape"}},
+		{"tab in the secret", "{\"consumerSecret\": \"" + s[:10] + "\t" + s[10:] + "\"}", []string{"malformed JSON on line 1", "string literal"}},
+		{"missing comma after the secret", `{"consumerSecret": "` + s + `" "workspace": "x"}`, []string{"malformed JSON on line 1"}},
+		{"secret not a string", `{"consumerSecret": ["` + s + `"]}`, []string{`"consumerSecret" must be a string`}},
+		{"secret under a misspelt key", `{"consumersecret": "` + s + `"}`, []string{`unknown key "consumersecret"`}},
+		{"secret as a URL's password", `{"tokenURL": "https://k:` + s + `@bitbucket.org/x"}`, []string{"tokenURL", "credentials"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inDir(t, map[string]string{"config.json": tt.content})
+			_, err := loadConfig([]string{"app"}, envOf(nil), io.Discard)
+			if err == nil || exitCode(err) != 2 {
+				t.Fatalf("err = %v, want a configuration error", err)
+			}
+			for _, want := range append([]string{"config.json"}, tt.want...) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("message %q lacks %q", err, want)
+				}
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("message spans lines: %q", err)
+			}
+			assertNoSecretIn(t, "the error", err.Error(), s)
+		})
+	}
+}
+
+// TestConfigFileSyntaxErrorsNameNoCharacter: encoding/json quotes the
+// character it stopped at; the message keeps the reason and the line.
+func TestConfigFileSyntaxErrorsNameNoCharacter(t *testing.T) {
+	for _, content := range []string{`{"consumerSecret": "x\q"}`, "{\"consumerSecret\": \"a\x01b\"}", `{"a": 1 'x'}`, `{"a": 1 '}`,
+		`{"consumerSecret": "x" "y"}`, `{"consumerSecret": x}`} {
+		inDir(t, map[string]string{"config.json": content})
+		_, err := loadConfig([]string{"app"}, envOf(nil), io.Discard)
+		if err == nil {
+			t.Fatalf("%q accepted", content)
+		}
+		if strings.Contains(err.Error(), "character '") || !strings.Contains(err.Error(), "unexpected character") {
+			t.Errorf("%q: %v", content, err)
+		}
+	}
+}
