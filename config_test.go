@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -323,5 +324,38 @@ func TestEnvExampleCopiedAsIsChangesNothing(t *testing.T) {
 	}
 	if c.Port != 4000 || c.Workspace != "team" || c.TokenURL != defaultTokenURL || !c.Demo {
 		t.Errorf("an unfilled .env changed the configuration: %+v", c)
+	}
+}
+
+// TestRunLogsTheAddressItListensOn: the URL in the start-up line connects.
+// localhost reaches 127.0.0.1 only, so HOST=127.0.0.2 (Linux routes all of
+// 127.0.0.0/8 to the loopback interface) is shown as it is.
+func TestRunLogsTheAddressItListensOn(t *testing.T) {
+	tests := []struct {
+		host string
+		want string
+	}{
+		{"127.0.0.1", "http://localhost:"},
+		{"127.0.0.2", "http://127.0.0.2:"},
+		{"::1", "http://[::1]:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			if ln, err := net.Listen("tcp", net.JoinHostPort(tt.host, "0")); err != nil {
+				t.Skipf("cannot listen on %s here: %v", tt.host, err)
+			} else {
+				ln.Close()
+			}
+			r := startRun(t, map[string]string{"HOST": tt.host})
+			if !strings.HasPrefix(r.url, tt.want) {
+				t.Fatalf("HOST=%s: serving on %s, want %sPORT", tt.host, r.url, tt.want)
+			}
+			if !strings.Contains(r.logs.String(), "listening url="+r.url) {
+				t.Errorf("the log does not give the same URL:\n%s", r.logs)
+			}
+			if resp := r.get("/healthcheck"); resp.status != 200 {
+				t.Errorf("GET %s/healthcheck: %d %s", r.url, resp.status, resp.body)
+			}
+		})
 	}
 }

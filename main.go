@@ -189,8 +189,10 @@ func addRoutes(mux *http.ServeMux, cfg config, bb *bitbucket, pages *renderer, l
 // listens beyond this machine.
 func logStart(ln net.Listener, cfg config, logger *slog.Logger, stdout io.Writer) {
 	addr := ln.Addr().(*net.TCPAddr)
-	url := fmt.Sprintf("http://%s", ln.Addr())
-	if addr.IP.IsLoopback() {
+	// The URL must connect: localhost reaches 127.0.0.1, but not the rest of
+	// 127.0.0.0/8 (HOST=127.0.0.2), so any other address is shown as it is.
+	url := "http://" + ln.Addr().String()
+	if addr.IP.Equal(net.IPv4(127, 0, 0, 1)) {
 		url = fmt.Sprintf("http://localhost:%d", addr.Port)
 	}
 	if cfg.Demo {
