@@ -44,7 +44,19 @@ type config struct {
 	APIURL         string
 	Timeout        time.Duration // for each upstream call
 	Demo           bool          // use the built-in stand-in instead of Bitbucket
-	DemoReason     string        // why demo mode is on
+
+	// DemoReason says why demo mode is on, for the banner and the log:
+	// "the -demo flag was given", or which of BITBUCKET_CONSUMER_KEY and
+	// BITBUCKET_CONSUMER_SECRET is not set and where .env was looked for,
+	// followed by the EnvNotes. Names and paths only, never a value. Empty
+	// when demo mode is off.
+	DemoReason string
+
+	// EnvNotes has one sentence for each variable the environment sets to
+	// a value other than the one .env gives it ("HOST is set in the
+	// environment; it hides the value in /abs/path/.env"): the environment
+	// wins, which surprises whoever just edited .env. Never a value.
+	EnvNotes []string
 
 	// AllowedHosts are the host names served besides IP literals,
 	// localhost and *.localhost (see hosts.go): from ALLOWED_HOSTS, else
@@ -165,14 +177,35 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 
 	c.APIURL = strings.TrimSuffix(c.APIURL, "/")
+	c.EnvNotes = dotenv.hiddenBy(getenv)
 	switch {
 	case c.Demo:
-		c.DemoReason = "the -demo flag is set"
+		c.DemoReason = "the -demo flag was given"
 	case c.ConsumerKey == "" || c.ConsumerSecret == "":
 		c.Demo = true
-		c.DemoReason = "BITBUCKET_CONSUMER_KEY or BITBUCKET_CONSUMER_SECRET is not set"
+		var missing []string
+		if c.ConsumerKey == "" {
+			missing = append(missing, "BITBUCKET_CONSUMER_KEY")
+		}
+		if c.ConsumerSecret == "" {
+			missing = append(missing, "BITBUCKET_CONSUMER_SECRET")
+		}
+		c.DemoReason = dotenv.explainMissing(missing)
+	}
+	// The banner shows DemoReason only, so the notes go with it: a value
+	// that .env seems to give but the environment overrides is the next
+	// thing to check when the app does not do what .env says.
+	if c.Demo && len(c.EnvNotes) > 0 {
+		c.DemoReason += "; " + strings.Join(c.EnvNotes, "; ")
 	}
 	return c, nil
+}
+
+// envVariables are the variables the app reads, in the order .env.example
+// lists them.
+var envVariables = []string{
+	"BITBUCKET_CONSUMER_KEY", "BITBUCKET_CONSUMER_SECRET", "BITBUCKET_WORKSPACE", "PORT", "HOST",
+	"ALLOWED_HOSTS", "BITBUCKET_TOKEN_URL", "BITBUCKET_API_URL", "BITBUCKET_TIMEOUT",
 }
 
 func progName(args []string) string {
@@ -407,6 +440,46 @@ func dotenvErrorLine(data []byte) string {
 		}
 	}
 	return fmt.Sprintf("line %d", good+1)
+}
+
+// explainMissing says which variables are not set and what was found where
+// they were looked for, such as "BITBUCKET_CONSUMER_SECRET is not set
+// (looked for .env in /home/me/app: there is none)". A .env in another
+// directory than the one the app runs in is the usual surprise.
+func (d dotenvFile) explainMissing(names []string) string {
+	var clauses []string // one per variable, or one for all when they agree
+	var last, lastWhere string
+	for _, name := range names {
+		where := "looked for .env in " + filepath.Dir(d.path) + ": "
+		v, set := d.vars[name]
+		switch {
+		case !d.found:
+			where += "there is none"
+		case !set:
+			where += "found, but it does not set " + name
+		case v == "":
+			where += "found, but it leaves " + name + " empty"
+		}
+		if !d.found && lastWhere == where {
+			clauses[len(clauses)-1] = last + " and " + name + " are not set (" + where + ")"
+			continue
+		}
+		last, lastWhere = name, where
+		clauses = append(clauses, name+" is not set ("+where+")")
+	}
+	return strings.Join(clauses, "; ")
+}
+
+// hiddenBy lists the variables the environment sets to another value than
+// .env does: the environment wins. It compares values and shows none.
+func (d dotenvFile) hiddenBy(getenv func(string) string) []string {
+	var notes []string
+	for _, name := range envVariables {
+		if env, file := getenv(name), d.vars[name]; env != "" && file != "" && env != file {
+			notes = append(notes, name+" is set in the environment; it hides the value in "+d.path)
+		}
+	}
+	return notes
 }
 
 // lookup returns a function that prefers the real environment and falls

@@ -42,6 +42,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -201,10 +202,16 @@ func logStart(ln net.Listener, cfg config, logger *slog.Logger, stdout io.Writer
 	} else {
 		logger.Info("bitbucket mode", "token_url", cfg.TokenURL, "api_url", cfg.APIURL,
 			"consumer_key", mask(cfg.ConsumerKey), "switch", "run with -demo to use the built-in stand-in")
+		for _, note := range cfg.EnvNotes { // in demo mode, DemoReason carries them
+			logger.Warn("the environment overrides .env", "note", note)
+		}
+	}
+	if len(cfg.AllowedHosts) > 0 {
+		logger.Info("serving these host names too (ALLOWED_HOSTS)", "allowed_hosts", strings.Join(cfg.AllowedHosts, ","))
 	}
 	if !addr.IP.IsLoopback() {
 		logger.Warn("listening beyond this machine: anyone who can reach this address sees token details; set HOST=127.0.0.1",
-			"address", ln.Addr().String())
+			"address", ln.Addr().String(), "host_names", "other machines must use the IP address, or a name listed in ALLOWED_HOSTS")
 	}
 	logger.Info("listening", "url", url)
 	fmt.Fprintf(stdout, "Serving on %s (%s). Press Ctrl+C to stop.\n", url, modeName(cfg))

@@ -484,3 +484,25 @@ func TestConfigFileSyntaxErrorsNameNoCharacter(t *testing.T) {
 		}
 	}
 }
+
+// TestRunServesAllowedHosts: the whole program, configured through the
+// environment: ALLOWED_HOSTS is logged at start-up and served; other names
+// are refused.
+func TestRunServesAllowedHosts(t *testing.T) {
+	r := startRun(t, map[string]string{"ALLOWED_HOSTS": "dev.example,.lan"})
+	if !strings.Contains(r.logs.String(), "allowed_hosts=dev.example,.lan") {
+		t.Errorf("the start-up log does not list ALLOWED_HOSTS:\n%s", r.logs)
+	}
+	for host, want := range map[string]int{"dev.example:3000": 200, "box.lan": 200, "evil.example": 421, "localhost": 200} {
+		req, _ := http.NewRequest("GET", r.url+"/", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: status %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}
