@@ -312,8 +312,7 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(string(data), "\n")
-	for _, name := range []string{"BITBUCKET_CONSUMER_KEY", "BITBUCKET_CONSUMER_SECRET", "BITBUCKET_WORKSPACE", "PORT",
-		"HOST", "BITBUCKET_TOKEN_URL", "BITBUCKET_API_URL", "BITBUCKET_TIMEOUT", "ALLOWED_HOSTS"} {
+	for _, name := range envVariables {
 		found := false
 		for i, l := range lines {
 			if strings.HasPrefix(l, name+"=") {
