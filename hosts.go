@@ -112,6 +112,9 @@ func hostAllowed(hostport string, allowed []string) bool {
 	if host == "" {
 		return false // only a client that is not a browser leaves Host out (HTTP/1.0)
 	}
+	if _, port, err := net.SplitHostPort(hostport); err == nil && strings.Trim(port, "0123456789") != "" {
+		return false // "localhost:3000,evil.example" names no port: a browser never sends it
+	}
 	if _, err := netip.ParseAddr(host); err == nil {
 		return true
 	}

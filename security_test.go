@@ -104,6 +104,8 @@ func TestHostCheck(t *testing.T) {
 		{"localhost as a suffix without a dot", "evillocalhost:3000", nil, false},
 		{".localhost alone", ".localhost", nil, false},
 		{"an IP address inside a name", "127.0.0.1.nip.io:3000", nil, false},
+		{"localhost with a port that is not a number", "localhost:3000,evil.example", nil, false},
+		{"localhost with an empty port", "localhost:", nil, true},
 		{"allowed name", "dev.example:8080", []string{"dev.example"}, true},
 		{"allowed name in capitals", "DEV.Example", []string{"dev.example"}, true},
 		{"subdomain of an exact name", "a.dev.example", []string{"dev.example"}, false},
