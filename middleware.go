@@ -47,10 +47,13 @@ func withHostCheck(allowed []string, pages *renderer, logger *slog.Logger, next 
 		}
 		host := requestHostName(r.Host)
 		logger.Warn("refused a request for a host name the app does not serve (set ALLOWED_HOSTS to serve it)",
-			"host", clipShown(host), "path", clipShown(r.URL.Path))
+			"host", clipShown(r.Host), "path", clipShown(r.URL.Path))
 		message := "This request has no Host header. The app answers only requests for localhost, " +
 			"a name under .localhost, an IP address, or a name listed in ALLOWED_HOSTS."
-		if host != "" {
+		switch {
+		case host != "" && hostAllowed(host, allowed): // the name is fine, the port is not
+			message = "The Host header " + quoteClipped(r.Host) + " has a port that is not a number."
+		case host != "":
 			message = "This app does not answer to the host name " + quoteClipped(host) + ". It serves localhost, " +
 				"names under .localhost and IP addresses, so that no other website can point its own name at " +
 				"this machine and read these pages (DNS rebinding). If you chose this name yourself, add it to " +
