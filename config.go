@@ -11,10 +11,12 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/joho/godotenv"
 )
@@ -42,7 +44,26 @@ type config struct {
 	APIURL         string
 	Timeout        time.Duration // for each upstream call
 	Demo           bool          // use the built-in stand-in instead of Bitbucket
-	DemoReason     string        // why demo mode is on
+
+	// DemoReason says why demo mode is on, for the banner and the log:
+	// "the -demo flag was given", or which of BITBUCKET_CONSUMER_KEY and
+	// BITBUCKET_CONSUMER_SECRET is not set and where .env was looked for,
+	// followed by the EnvNotes. Names and paths only, never a value. Empty
+	// when demo mode is off.
+	DemoReason string
+
+	// EnvNotes has one sentence for each variable the environment sets to
+	// a value other than the one .env gives it ("HOST is set in the
+	// environment; it hides the value in /abs/path/.env"): the environment
+	// wins, which surprises whoever just edited .env. Never a value.
+	EnvNotes []string
+
+	// AllowedHosts are the host names served besides IP literals,
+	// localhost and *.localhost (see hosts.go): from ALLOWED_HOSTS, else
+	// config.json's allowedHosts. Each is lower case without a trailing
+	// dot; ".example.org" also matches every name under example.org, and
+	// "*.example.org" only the names under it. Empty: no others.
+	AllowedHosts []string
 }
 
 // configError is invalid configuration. run returns it and main exits with
@@ -63,10 +84,12 @@ type fileConfig struct {
 	Port           json.RawMessage `json:"port"` // a number, or a string of digits
 	TokenURL       *string         `json:"tokenURL"`
 	APIURL         *string         `json:"apiURL"`
+	AllowedHosts   *[]string       `json:"allowedHosts"`
 }
 
 var knownKeys = map[string]bool{
 	"consumerKey": true, "consumerSecret": true, "workspace": true, "port": true, "tokenURL": true, "apiURL": true,
+	"allowedHosts": true,
 }
 
 // loadConfig resolves the configuration, lowest to highest precedence:
@@ -107,10 +130,11 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 
 	// 3 and 4. The environment wins over .env, which wins over config.json.
-	env, err := envWithDotenv(".env", getenv)
+	dotenv, err := readDotenv(".env")
 	if err != nil {
 		return config{}, err
 	}
+	env := dotenv.lookup(getenv)
 	for _, s := range []struct {
 		name  string
 		dst   *string
@@ -129,7 +153,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		}
 		if s.check != nil {
 			if err := s.check(v); err != nil {
-				return config{}, configErrorf("%s=%q: %v", s.name, v, err)
+				return config{}, configErrorf("%s=%s: %v", s.name, showValue(v), err)
 			}
 		}
 		*s.dst = v
@@ -137,6 +161,11 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	if v := env("PORT"); v != "" {
 		if c.Port, err = parsePort(v); err != nil {
 			return config{}, configErrorf("PORT=%q: %v", v, err)
+		}
+	}
+	if v := env("ALLOWED_HOSTS"); v != "" {
+		if c.AllowedHosts, err = parseAllowedHosts(v); err != nil {
+			return config{}, configErrorf("ALLOWED_HOSTS=%s: %v", quoteClipped(v), err)
 		}
 	}
 	if v := env("BITBUCKET_TIMEOUT"); v != "" {
@@ -148,14 +177,35 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 
 	c.APIURL = strings.TrimSuffix(c.APIURL, "/")
+	c.EnvNotes = dotenv.hiddenBy(getenv)
 	switch {
 	case c.Demo:
-		c.DemoReason = "the -demo flag is set"
+		c.DemoReason = "the -demo flag was given"
 	case c.ConsumerKey == "" || c.ConsumerSecret == "":
 		c.Demo = true
-		c.DemoReason = "BITBUCKET_CONSUMER_KEY or BITBUCKET_CONSUMER_SECRET is not set"
+		var missing []string
+		if c.ConsumerKey == "" {
+			missing = append(missing, "BITBUCKET_CONSUMER_KEY")
+		}
+		if c.ConsumerSecret == "" {
+			missing = append(missing, "BITBUCKET_CONSUMER_SECRET")
+		}
+		c.DemoReason = dotenv.explainMissing(missing)
+	}
+	// The banner shows DemoReason only, so the notes go with it: a value
+	// that .env seems to give but the environment overrides is the next
+	// thing to check when the app does not do what .env says.
+	if c.Demo && len(c.EnvNotes) > 0 {
+		c.DemoReason += "; " + strings.Join(c.EnvNotes, "; ")
 	}
 	return c, nil
+}
+
+// envVariables are the variables the app reads, in the order .env.example
+// lists them.
+var envVariables = []string{
+	"BITBUCKET_CONSUMER_KEY", "BITBUCKET_CONSUMER_SECRET", "BITBUCKET_WORKSPACE", "PORT", "HOST",
+	"ALLOWED_HOSTS", "BITBUCKET_TOKEN_URL", "BITBUCKET_API_URL", "BITBUCKET_TIMEOUT",
 }
 
 func progName(args []string) string {
@@ -174,6 +224,16 @@ func (c *config) readFile(path string) error {
 	if err != nil {
 		return configErrorf("%s: %v", path, err)
 	}
+	// encoding/json would quietly turn bytes that are not UTF-8 into U+FFFD
+	// (so a secret pasted in another encoding would silently change), and
+	// it rejects a byte-order mark with a puzzling message.
+	if bytes.HasPrefix(data, utf8BOM) {
+		return configErrorf("%s: the file starts with a byte-order mark (EF BB BF): save it as UTF-8 without BOM", path)
+	}
+	if at := invalidUTF8At(data); at >= 0 {
+		return configErrorf("%s: line %d is not valid UTF-8 (was the file saved in another encoding?): save it as UTF-8",
+			path, 1+bytes.Count(data[:at], []byte("\n")))
+	}
 	// Keys are checked exactly (encoding/json alone would accept
 	// "consumerkey" for "consumerKey"): a misspelt key must not be silently
 	// ignored.
@@ -187,8 +247,14 @@ func (c *config) readFile(path string) error {
 	}
 	for key := range raw {
 		if !knownKeys[key] {
-			return configErrorf("%s: unknown key %q (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL)", path, key)
+			return configErrorf("%s: unknown key %s (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL, allowedHosts)",
+				path, quoteClipped(key))
 		}
+	}
+	// encoding/json keeps the last of two equal keys without a word, so
+	// which value wins would depend on the order in the file.
+	if key, line, ok := duplicateKey(data); ok {
+		return configErrorf("%s: key %s appears twice (again on line %d): keep one", path, quoteClipped(key), line)
 	}
 	var fc fileConfig
 	if err := json.Unmarshal(data, &fc); err != nil {
@@ -211,15 +277,28 @@ func (c *config) readFile(path string) error {
 		}
 		if f.check != nil {
 			if err := f.check(*f.src); err != nil {
-				return configErrorf("%s: %s %q: %v", path, f.key, *f.src, err)
+				return configErrorf("%s: %s %s: %v", path, f.key, showValue(*f.src), err)
 			}
 		}
 		*f.dst = *f.src
 	}
+	if fc.AllowedHosts != nil {
+		c.AllowedHosts = nil
+		for _, entry := range *fc.AllowedHosts {
+			if strings.TrimSpace(entry) == "" {
+				continue
+			}
+			e, err := checkAllowedHost(entry)
+			if err != nil {
+				return configErrorf("%s: allowedHosts entry %s: %v", path, quoteClipped(entry), err)
+			}
+			c.AllowedHosts = append(c.AllowedHosts, e)
+		}
+	}
 	if len(fc.Port) > 0 && string(fc.Port) != "null" {
 		port := strings.Trim(string(fc.Port), `"`)
 		if c.Port, err = parsePort(port); err != nil {
-			return configErrorf("%s: port %s: %v", path, fc.Port, err)
+			return configErrorf("%s: port %s: %v", path, clipShown(strings.Join(strings.Fields(string(fc.Port)), " ")), err)
 		}
 	}
 	return nil
@@ -231,16 +310,65 @@ func describeJSONError(data []byte, err error) string {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
+		// The error quotes the character it stopped at, which may be
+		// one of the secret's: the line number says where to look.
 		line := 1 + bytes.Count(data[:min(int(syntax.Offset), len(data))], []byte("\n"))
-		return fmt.Sprintf("malformed JSON on line %d: %v", line, syntax)
+		return fmt.Sprintf("malformed JSON on line %d: %s", line, quotedChar.ReplaceAllString(syntax.Error(), "unexpected character"))
 	case errors.As(err, &typ) && typ.Field == "":
 		return "the file must hold one JSON object, such as {\"workspace\": \"my-team\"}"
+	case errors.As(err, &typ) && strings.HasPrefix(typ.Field, "allowedHosts"):
+		return "key \"allowedHosts\" must be a list of host names, such as [\"dev.example\", \".example.org\"]"
 	case errors.As(err, &typ):
 		return fmt.Sprintf("key %q must be a string, not a JSON %s", typ.Field, typ.Value)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "malformed JSON: the file is empty or ends too early"
 	}
 	return "malformed JSON: " + err.Error()
+}
+
+// quotedChar is how encoding/json names the character it stopped at:
+// "invalid character" and the character in single quotes, escaped as in Go
+// (x, \n, \x01) or as backslash-quote.
+var quotedChar = regexp.MustCompile(`invalid character '(?:\\'|\\[^']+|[^'\\]+)'`)
+
+// invalidUTF8At is the offset of the first byte of data that is not UTF-8,
+// or -1.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// duplicateKey walks the top-level object of data (already known to be
+// valid JSON) and returns the first key that occurs twice, with the line
+// of its second occurrence.
+func duplicateKey(data []byte) (key string, line int, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", 0, false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", 0, false
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k, 1 + bytes.Count(data[:dec.InputOffset()], []byte("\n")), true
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", 0, false
+		}
+	}
+	return "", 0, false
 }
 
 func parsePort(s string) (int, error) {
@@ -251,23 +379,119 @@ func parsePort(s string) (int, error) {
 	return n, nil
 }
 
-// envWithDotenv returns a lookup that prefers the real environment and falls
-// back to the variables in a .env file. godotenv.Read parses the file without
-// touching the process environment, so a variable that is already set is
-// never overridden and nothing global changes.
-func envWithDotenv(path string, getenv func(string) string) (func(string) string, error) {
-	dotenv, err := godotenv.Read(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		dotenv = nil
-	} else if err != nil {
-		return nil, configErrorf("%s: %v", path, err)
+// dotenvFile is the .env file as read at start-up.
+type dotenvFile struct {
+	path  string            // absolute: says where .env was looked for
+	found bool              // false when there is no such file
+	vars  map[string]string // its variables
+}
+
+// readDotenv reads a .env file. godotenv.UnmarshalBytes parses it without
+// touching the process environment, so nothing global changes.
+//
+// godotenv's parse errors quote the file (up to its end, for some
+// mistakes), and a .env file holds the consumer secret. So the message
+// names the file and the line, never what the line says.
+func readDotenv(path string) (dotenvFile, error) {
+	d := dotenvFile{path: path}
+	if abs, err := filepath.Abs(path); err == nil {
+		d.path = abs
 	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return d, nil
+	}
+	if err != nil {
+		return d, configErrorf("%s: %v", d.path, err)
+	}
+	d.found = true
+	if bytes.HasPrefix(data, utf8BOM) {
+		return d, configErrorf("%s: the file starts with a byte-order mark (EF BB BF): save it as UTF-8 without BOM", d.path)
+	}
+	if d.vars, err = godotenv.UnmarshalBytes(data); err != nil {
+		what := "is not NAME=value"
+		switch msg := err.Error(); {
+		case strings.HasPrefix(msg, "unterminated quoted value"):
+			what = "opens a quoted value that is never closed"
+		case strings.HasPrefix(msg, "unexpected character"):
+			what = "is not NAME=value (a name holds only letters, digits, _ and .)"
+		}
+		return d, configErrorf("%s: %s %s; the line is not shown here, since it may hold the secret",
+			d.path, dotenvErrorLine(data), what)
+	}
+	return d, nil
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// dotenvErrorLine finds the line where a .env file stops parsing: the one
+// after the longest run of whole lines that parses. (A quoted value may
+// span lines, so lines cannot be parsed one by one.)
+func dotenvErrorLine(data []byte) string {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > 10000 {
+		return "a line" // no one writes such a .env by hand; do not spend seconds on it
+	}
+	good, end := 0, 0
+	for k, l := range lines {
+		end += len(l)
+		if _, err := godotenv.UnmarshalBytes(data[:end]); err == nil {
+			good = k + 1
+		}
+	}
+	return fmt.Sprintf("line %d", good+1)
+}
+
+// explainMissing says which variables are not set and what was found where
+// they were looked for, such as "BITBUCKET_CONSUMER_SECRET is not set
+// (looked for .env in /home/me/app: there is none)". A .env in another
+// directory than the one the app runs in is the usual surprise.
+func (d dotenvFile) explainMissing(names []string) string {
+	var clauses []string // one per variable, or one for all when they agree
+	var last, lastWhere string
+	for _, name := range names {
+		where := "looked for .env in " + filepath.Dir(d.path) + ": "
+		v, set := d.vars[name]
+		switch {
+		case !d.found:
+			where += "there is none"
+		case !set:
+			where += "found, but it does not set " + name
+		case v == "":
+			where += "found, but it leaves " + name + " empty"
+		}
+		if !d.found && lastWhere == where {
+			clauses[len(clauses)-1] = last + " and " + name + " are not set (" + where + ")"
+			continue
+		}
+		last, lastWhere = name, where
+		clauses = append(clauses, name+" is not set ("+where+")")
+	}
+	return strings.Join(clauses, "; ")
+}
+
+// hiddenBy lists the variables the environment sets to another value than
+// .env does: the environment wins. It compares values and shows none.
+func (d dotenvFile) hiddenBy(getenv func(string) string) []string {
+	var notes []string
+	for _, name := range envVariables {
+		if env, file := getenv(name), d.vars[name]; env != "" && file != "" && env != file {
+			notes = append(notes, name+" is set in the environment; it hides the value in "+d.path)
+		}
+	}
+	return notes
+}
+
+// lookup returns a function that prefers the real environment and falls
+// back to the .env file: a variable that is already set is never
+// overridden. An empty value counts as not set.
+func (d dotenvFile) lookup(getenv func(string) string) func(string) string {
 	return func(name string) string {
 		if v := getenv(name); v != "" {
 			return v
 		}
-		return dotenv[name]
-	}, nil
+		return d.vars[name]
+	}
 }
 
 // workspaceSlug matches a Bitbucket workspace ID (letters, digits, - and _)
@@ -290,6 +514,11 @@ func checkHost(s string) error {
 
 var hostname = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$`)
 
+// checkURL accepts a token or API URL. Plain http is refused unless the
+// host is this machine: the token request carries the consumer key and
+// secret, and every API call the access token, so over http to another
+// machine anyone on the way could read them. The built-in stand-in and the
+// tests listen on 127.0.0.1, where nothing leaves the machine.
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	switch {
@@ -303,6 +532,21 @@ func checkURL(s string) error {
 		return errors.New("the URL must not carry credentials")
 	case u.RawQuery != "" || u.Fragment != "":
 		return errors.New("the URL must not have a query or fragment")
+	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+		return errors.New("plain http to another machine would send the consumer secret and the access token " +
+			"in clear text: use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])")
 	}
 	return nil
+}
+
+// showValue quotes a configured value for an error message: clipped, and
+// not at all when it is a URL that carries credentials.
+func showValue(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return "(a URL with credentials, not shown)"
+	}
+	if strings.Contains(s, "@") && strings.Contains(s, "://") {
+		return "(a URL that may hold credentials, not shown)"
+	}
+	return quoteClipped(s)
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"errors"
+	"html/template"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,8 +44,15 @@ func TestConfigPrecedence(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: config{Host: "127.0.0.1", Port: 3000, TokenURL: defaultTokenURL, APIURL: defaultAPIURL,
-				Timeout: 10 * time.Second, Demo: true, DemoReason: "BITBUCKET_CONSUMER_KEY or BITBUCKET_CONSUMER_SECRET is not set"},
+			assert: func(t *testing.T, c config) {
+				dir, _ := os.Getwd()
+				want := config{Host: "127.0.0.1", Port: 3000, TokenURL: defaultTokenURL, APIURL: defaultAPIURL,
+					Timeout: 10 * time.Second, Demo: true, DemoReason: "BITBUCKET_CONSUMER_KEY and BITBUCKET_CONSUMER_SECRET " +
+						"are not set (looked for .env in " + dir + ": there is none)"}
+				if !reflect.DeepEqual(c, want) {
+					t.Errorf("got  %+v\nwant %+v", c, want)
+				}
+			},
 		},
 		{
 			name:  "config.json over defaults",
@@ -62,8 +73,18 @@ func TestConfigPrecedence(t *testing.T) {
 			env: map[string]string{"BITBUCKET_CONSUMER_KEY": "env-key", "BITBUCKET_CONSUMER_SECRET": "env-secret",
 				"PORT": "6000", "HOST": "0.0.0.0", "BITBUCKET_TOKEN_URL": "http://127.0.0.1:9/t",
 				"BITBUCKET_API_URL": "http://127.0.0.1:9/2.0", "BITBUCKET_WORKSPACE": "env-ws", "BITBUCKET_TIMEOUT": "250ms"},
-			want: config{ConsumerKey: "env-key", ConsumerSecret: "env-secret", Workspace: "env-ws", Host: "0.0.0.0",
-				Port: 6000, TokenURL: "http://127.0.0.1:9/t", APIURL: "http://127.0.0.1:9/2.0", Timeout: 250 * time.Millisecond},
+			assert: func(t *testing.T, c config) {
+				want := config{ConsumerKey: "env-key", ConsumerSecret: "env-secret", Workspace: "env-ws", Host: "0.0.0.0",
+					Port: 6000, TokenURL: "http://127.0.0.1:9/t", APIURL: "http://127.0.0.1:9/2.0", Timeout: 250 * time.Millisecond}
+				notes := c.EnvNotes
+				c.EnvNotes = nil
+				if !reflect.DeepEqual(c, want) {
+					t.Errorf("got  %+v\nwant %+v", c, want)
+				}
+				if len(notes) != 2 || !strings.HasPrefix(notes[0], "BITBUCKET_CONSUMER_KEY ") || !strings.HasPrefix(notes[1], "PORT ") {
+					t.Errorf("EnvNotes = %q, want notes on BITBUCKET_CONSUMER_KEY and PORT", notes)
+				}
+			},
 		},
 		{
 			name:  "-config chooses the file",
@@ -80,7 +101,7 @@ func TestConfigPrecedence(t *testing.T) {
 			files: map[string]string{"config.json": file},
 			args:  []string{"-demo"},
 			assert: func(t *testing.T, c config) {
-				if !c.Demo || c.DemoReason != "the -demo flag is set" {
+				if !c.Demo || c.DemoReason != "the -demo flag was given" {
 					t.Errorf("Demo = %v (%s), want demo mode from the flag", c.Demo, c.DemoReason)
 				}
 			},
@@ -124,8 +145,45 @@ func TestConfigPrecedence(t *testing.T) {
 				tt.assert(t, c)
 				return
 			}
-			if c != tt.want {
+			if !reflect.DeepEqual(c, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", c, tt.want)
+			}
+		})
+	}
+}
+
+// TestAllowedHosts: ALLOWED_HOSTS (environment, then .env) replaces
+// config.json's allowedHosts; entries are normalized once, here.
+func TestAllowedHosts(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		env   map[string]string
+		want  []string
+	}{
+		{"not set", nil, nil, nil},
+		{"comma-separated, spaces and a trailing comma", nil,
+			map[string]string{"ALLOWED_HOSTS": " dev.example, .Example.ORG ,*.corp.example,"},
+			[]string{"dev.example", ".example.org", "*.corp.example"}},
+		{"trailing dot dropped", nil, map[string]string{"ALLOWED_HOSTS": "dev.example."}, []string{"dev.example"}},
+		{"IP literal accepted", nil, map[string]string{"ALLOWED_HOSTS": "[::1],10.0.0.2"}, []string{"::1", "10.0.0.2"}},
+		{"from .env", map[string]string{".env": "ALLOWED_HOSTS=box.lan\n"}, nil, []string{"box.lan"}},
+		{"environment over .env", map[string]string{".env": "ALLOWED_HOSTS=box.lan\n"},
+			map[string]string{"ALLOWED_HOSTS": "env.lan"}, []string{"env.lan"}},
+		{"from config.json", map[string]string{"config.json": `{"allowedHosts": ["File.Example", ""]}`}, nil,
+			[]string{"file.example"}},
+		{"environment over config.json", map[string]string{"config.json": `{"allowedHosts": ["file.example"]}`},
+			map[string]string{"ALLOWED_HOSTS": "env.example"}, []string{"env.example"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inDir(t, tt.files)
+			c, err := loadConfig([]string{"app"}, envOf(tt.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.AllowedHosts, tt.want) {
+				t.Errorf("AllowedHosts = %q, want %q", c.AllowedHosts, tt.want)
 			}
 		})
 	}
@@ -187,6 +245,20 @@ func TestConfigErrors(t *testing.T) {
 		{"bad HOST", nil, map[string]string{"HOST": "not a host"}, nil, []string{`HOST="not a host"`}},
 		{"bad workspace", nil, map[string]string{"BITBUCKET_WORKSPACE": "a/b"}, nil, []string{"BITBUCKET_WORKSPACE"}},
 		{"malformed .env", map[string]string{".env": "BITBUCKET_WORKSPACE='unterminated\n"}, nil, nil, []string{".env"}},
+		{"ALLOWED_HOSTS wildcard", nil, map[string]string{"ALLOWED_HOSTS": "dev.example,*"}, nil,
+			[]string{"ALLOWED_HOSTS", `entry "*"`, "switch the DNS-rebinding check off"}},
+		{"ALLOWED_HOSTS with a port", nil, map[string]string{"ALLOWED_HOSTS": "dev.example:3000"}, nil,
+			[]string{"ALLOWED_HOSTS", `entry "dev.example:3000"`, "without a port"}},
+		{"ALLOWED_HOSTS with a scheme", nil, map[string]string{"ALLOWED_HOSTS": "http://dev.example"}, nil,
+			[]string{"ALLOWED_HOSTS", "without scheme or path"}},
+		{"ALLOWED_HOSTS not a name", nil, map[string]string{"ALLOWED_HOSTS": "dev example"}, nil,
+			[]string{"ALLOWED_HOSTS", `entry "dev example"`, "not a host name"}},
+		{"ALLOWED_HOSTS from .env", map[string]string{".env": "ALLOWED_HOSTS=a..b\n"}, nil, nil,
+			[]string{"ALLOWED_HOSTS", `entry "a..b"`}},
+		{"allowedHosts not a list", map[string]string{"config.json": `{"allowedHosts": "dev.example"}`}, nil, nil,
+			[]string{"config.json", `"allowedHosts" must be a list of host names`}},
+		{"allowedHosts entry with a port", map[string]string{"config.json": `{"allowedHosts": ["dev.example:1"]}`}, nil, nil,
+			[]string{"config.json", `allowedHosts entry "dev.example:1"`, "port"}},
 		{"unknown flag", nil, nil, []string{"-port", "1"}, []string{"-port"}},
 		{"stray argument", nil, nil, []string{"serve"}, []string{`"serve"`}},
 	}
@@ -240,8 +312,7 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(string(data), "\n")
-	for _, name := range []string{"BITBUCKET_CONSUMER_KEY", "BITBUCKET_CONSUMER_SECRET", "BITBUCKET_WORKSPACE", "PORT",
-		"HOST", "BITBUCKET_TOKEN_URL", "BITBUCKET_API_URL", "BITBUCKET_TIMEOUT"} {
+	for _, name := range envVariables {
 		found := false
 		for i, l := range lines {
 			if strings.HasPrefix(l, name+"=") {
@@ -272,4 +343,183 @@ func TestEnvExampleCopiedAsIsChangesNothing(t *testing.T) {
 	if c.Port != 4000 || c.Workspace != "team" || c.TokenURL != defaultTokenURL || !c.Demo {
 		t.Errorf("an unfilled .env changed the configuration: %+v", c)
 	}
+}
+
+// TestRunLogsTheAddressItListensOn: the URL in the start-up line connects.
+// localhost reaches 127.0.0.1 only, so HOST=127.0.0.2 (Linux routes all of
+// 127.0.0.0/8 to the loopback interface) is shown as it is.
+func TestRunLogsTheAddressItListensOn(t *testing.T) {
+	tests := []struct {
+		host string
+		want string
+	}{
+		{"127.0.0.1", "http://localhost:"},
+		{"127.0.0.2", "http://127.0.0.2:"},
+		{"::1", "http://[::1]:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			if ln, err := net.Listen("tcp", net.JoinHostPort(tt.host, "0")); err != nil {
+				t.Skipf("cannot listen on %s here: %v", tt.host, err)
+			} else {
+				ln.Close()
+			}
+			r := startRun(t, map[string]string{"HOST": tt.host})
+			if !strings.HasPrefix(r.url, tt.want) {
+				t.Fatalf("HOST=%s: serving on %s, want %sPORT", tt.host, r.url, tt.want)
+			}
+			if !strings.Contains(r.logs.String(), "listening url="+r.url) {
+				t.Errorf("the log does not give the same URL:\n%s", r.logs)
+			}
+			if resp := r.get("/healthcheck"); resp.status != 200 {
+				t.Errorf("GET %s/healthcheck: %d %s", r.url, resp.status, resp.body)
+			}
+		})
+	}
+}
+
+// TestDemoReason: the reason names exactly what is missing and where .env
+// was looked for, or the -demo flag; and it says when the environment hides
+// a value .env gives. Never a value.
+func TestDemoReason(t *testing.T) {
+	const (
+		key      = "key-value-7f3a"
+		secret   = "secret-value-9c1e"
+		otherKey = "other-key-value-2b8d"
+	)
+	tests := []struct {
+		name      string
+		files     map[string]string
+		env       map[string]string
+		args      []string
+		demo      bool
+		reason    string // with DIR for the working directory
+		notes     []string
+		notReason []string
+	}{
+		{name: "nothing set, no .env", demo: true,
+			reason: "BITBUCKET_CONSUMER_KEY and BITBUCKET_CONSUMER_SECRET are not set (looked for .env in DIR: there is none)"},
+		{name: "secret missing, no .env", env: map[string]string{"BITBUCKET_CONSUMER_KEY": key}, demo: true,
+			reason: "BITBUCKET_CONSUMER_SECRET is not set (looked for .env in DIR: there is none)"},
+		{name: "key missing from .env", files: map[string]string{".env": "BITBUCKET_CONSUMER_SECRET=" + secret + "\n"}, demo: true,
+			reason: "BITBUCKET_CONSUMER_KEY is not set (looked for .env in DIR: found, but it does not set BITBUCKET_CONSUMER_KEY)"},
+		{name: ".env copied and not filled in",
+			files: map[string]string{".env": "BITBUCKET_CONSUMER_KEY=\nBITBUCKET_CONSUMER_SECRET=\n"}, demo: true,
+			reason: "BITBUCKET_CONSUMER_KEY is not set (looked for .env in DIR: found, but it leaves BITBUCKET_CONSUMER_KEY empty); " +
+				"BITBUCKET_CONSUMER_SECRET is not set (looked for .env in DIR: found, but it leaves BITBUCKET_CONSUMER_SECRET empty)"},
+		{name: "key in config.json, secret nowhere", files: map[string]string{"config.json": `{"consumerKey": "` + key + `"}`},
+			demo: true, reason: "BITBUCKET_CONSUMER_SECRET is not set (looked for .env in DIR: there is none)"},
+		{name: "-demo with credentials", env: map[string]string{"BITBUCKET_CONSUMER_KEY": key, "BITBUCKET_CONSUMER_SECRET": secret},
+			args: []string{"-demo"}, demo: true, reason: "the -demo flag was given"},
+		{name: "-demo, and the environment hides .env",
+			files: map[string]string{".env": "BITBUCKET_CONSUMER_KEY=" + key + "\nBITBUCKET_CONSUMER_SECRET=" + secret + "\n"},
+			env:   map[string]string{"BITBUCKET_CONSUMER_KEY": otherKey}, args: []string{"-demo"}, demo: true,
+			reason: "the -demo flag was given; BITBUCKET_CONSUMER_KEY is set in the environment; it hides the value in DIR/.env",
+			notes:  []string{"BITBUCKET_CONSUMER_KEY is set in the environment; it hides the value in DIR/.env"}},
+		{name: "Bitbucket mode, the environment hides .env",
+			files: map[string]string{".env": "BITBUCKET_CONSUMER_KEY=" + key + "\nBITBUCKET_CONSUMER_SECRET=" + secret + "\nPORT=4000\n"},
+			env:   map[string]string{"BITBUCKET_CONSUMER_KEY": otherKey, "PORT": "4001"},
+			notes: []string{"BITBUCKET_CONSUMER_KEY is set in the environment; it hides the value in DIR/.env",
+				"PORT is set in the environment; it hides the value in DIR/.env"}},
+		{name: "the same value in both hides nothing",
+			files: map[string]string{".env": "BITBUCKET_CONSUMER_KEY=" + key + "\nBITBUCKET_CONSUMER_SECRET=" + secret + "\n"},
+			env:   map[string]string{"BITBUCKET_CONSUMER_KEY": key, "BITBUCKET_CONSUMER_SECRET": secret}},
+		{name: "an empty exported value hides nothing",
+			files: map[string]string{".env": "BITBUCKET_CONSUMER_KEY=" + key + "\nBITBUCKET_CONSUMER_SECRET=" + secret + "\n"},
+			env:   map[string]string{"BITBUCKET_CONSUMER_SECRET": ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inDir(t, tt.files)
+			dir, err := os.Getwd()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := loadConfig(append([]string{"app", "-config", "config.json"}, tt.args...), envOf(tt.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Demo != tt.demo {
+				t.Errorf("Demo = %v, want %v", c.Demo, tt.demo)
+			}
+			if want := strings.ReplaceAll(tt.reason, "DIR", dir); c.DemoReason != want {
+				t.Errorf("DemoReason\n got  %q\n want %q", c.DemoReason, want)
+			}
+			var notes []string
+			for _, n := range tt.notes {
+				notes = append(notes, strings.ReplaceAll(n, "DIR", dir))
+			}
+			if !reflect.DeepEqual(c.EnvNotes, notes) {
+				t.Errorf("EnvNotes\n got  %q\n want %q", c.EnvNotes, notes)
+			}
+			for _, v := range []string{key, secret, otherKey} {
+				if strings.Contains(c.DemoReason+strings.Join(c.EnvNotes, ""), v) {
+					t.Errorf("a value shows: %q %q", c.DemoReason, c.EnvNotes)
+				}
+			}
+		})
+	}
+}
+
+// TestDemoReasonInBannerAndLog: the banner of every page and the start-up
+// log say why demo mode is on, and what the environment hides.
+func TestDemoReasonInBannerAndLog(t *testing.T) {
+	t.Run("secret missing from .env", func(t *testing.T) {
+		inDir(t, map[string]string{".env": "BITBUCKET_CONSUMER_KEY=key-value-7f3a\n"})
+		dir, _ := os.Getwd()
+		r := startRun(t, nil)
+		want := "BITBUCKET_CONSUMER_SECRET is not set (looked for .env in " + dir +
+			": found, but it does not set BITBUCKET_CONSUMER_SECRET)"
+		for _, path := range []string{"/", "/oauth-callback", "/no/such/page"} {
+			body := r.get(path).body
+			if !strings.Contains(body, "Why: "+template.HTMLEscapeString(want)+".") {
+				t.Errorf("%s: the banner lacks %q", path, want)
+			}
+			if strings.Contains(body, "BITBUCKET_CONSUMER_KEY is not set") || strings.Contains(body, "key-value-7f3a") {
+				t.Errorf("%s: the banner says the key is missing, or shows it", path)
+			}
+		}
+		if !strings.Contains(r.logs.String(), strconv.Quote(want)) {
+			t.Errorf("the start-up log lacks the reason:\n%s", r.logs)
+		}
+	})
+	t.Run("-demo, and the environment hides .env", func(t *testing.T) {
+		inDir(t, map[string]string{".env": "BITBUCKET_CONSUMER_KEY=key-value-7f3a\nBITBUCKET_CONSUMER_SECRET=secret-value-9c1e\n"})
+		dir, _ := os.Getwd()
+		r := startRun(t, map[string]string{"BITBUCKET_CONSUMER_SECRET": "other-secret-2b8d"}, "-demo")
+		note := "BITBUCKET_CONSUMER_SECRET is set in the environment; it hides the value in " + filepath.Join(dir, ".env")
+		body := r.get("/").body
+		for _, want := range []string{"the -demo flag was given", note} {
+			if !strings.Contains(body, template.HTMLEscapeString(want)) {
+				t.Errorf("the banner lacks %q", want)
+			}
+			if !strings.Contains(r.logs.String(), want) {
+				t.Errorf("the start-up log lacks %q:\n%s", want, r.logs)
+			}
+		}
+		for _, v := range []string{"key-value-7f3a", "secret-value-9c1e", "other-secret-2b8d"} {
+			if strings.Contains(body+r.logs.String(), v) {
+				t.Errorf("a value shows in the page or the log")
+			}
+		}
+	})
+}
+
+// TestEnvNotesLoggedInBitbucketMode: without demo mode there is no banner
+// reason; the start-up log still says what the environment hides.
+func TestEnvNotesLoggedInBitbucketMode(t *testing.T) {
+	f := newFixture(t)
+	inDir(t, map[string]string{".env": "BITBUCKET_CONSUMER_KEY=" + testKey + "\nBITBUCKET_CONSUMER_SECRET=" + testSecret +
+		"\nBITBUCKET_WORKSPACE=from-dotenv\n"})
+	dir, _ := os.Getwd()
+	r := startRun(t, map[string]string{"BITBUCKET_WORKSPACE": "bitbucket-demo",
+		"BITBUCKET_TOKEN_URL": f.cfg.TokenURL, "BITBUCKET_API_URL": f.cfg.APIURL})
+	note := "BITBUCKET_WORKSPACE is set in the environment; it hides the value in " + filepath.Join(dir, ".env")
+	if !strings.Contains(r.logs.String(), strconv.Quote(note)) {
+		t.Errorf("the start-up log lacks %q:\n%s", note, r.logs)
+	}
+	if body := r.get("/").body; !strings.Contains(body, "Bitbucket mode.") {
+		t.Error("not in Bitbucket mode")
+	}
+	f.assertNoLeak("the program's log", r.logs.String())
 }

@@ -43,6 +43,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -191,6 +192,8 @@ func newServer(cfg config, logger *slog.Logger, now func() time.Time, transport 
 	var h http.Handler = mux
 	h = withSecurityHeaders(h)
 	h = withRecovery(pages, logger, h)
+	h = withCrossSiteCheck(pages, logger, h)
+	h = withHostCheck(cfg.AllowedHosts, pages, logger, h)
 	h = withRequestLog(logger, h)
 	return h, nil
 }
@@ -240,8 +243,10 @@ func upstreamHost(apiURL string) string {
 // listens beyond this machine.
 func logStart(ln net.Listener, cfg config, logger *slog.Logger, stdout io.Writer) {
 	addr := ln.Addr().(*net.TCPAddr)
-	url := fmt.Sprintf("http://%s", ln.Addr())
-	if addr.IP.IsLoopback() {
+	// The URL must connect: localhost reaches 127.0.0.1, but not the rest of
+	// 127.0.0.0/8 (HOST=127.0.0.2), so any other address is shown as it is.
+	url := "http://" + ln.Addr().String()
+	if addr.IP.Equal(net.IPv4(127, 0, 0, 1)) {
 		url = fmt.Sprintf("http://localhost:%d", addr.Port)
 	}
 	if cfg.Demo {
@@ -250,10 +255,16 @@ func logStart(ln net.Listener, cfg config, logger *slog.Logger, stdout io.Writer
 	} else {
 		logger.Info("bitbucket mode", "token_url", cfg.TokenURL, "api_url", cfg.APIURL,
 			"consumer_key", mask(cfg.ConsumerKey), "switch", "run with -demo to use the built-in stand-in")
+		for _, note := range cfg.EnvNotes { // in demo mode, DemoReason carries them
+			logger.Warn("the environment overrides .env", "note", note)
+		}
+	}
+	if len(cfg.AllowedHosts) > 0 {
+		logger.Info("serving these host names too (ALLOWED_HOSTS)", "allowed_hosts", strings.Join(cfg.AllowedHosts, ","))
 	}
 	if !addr.IP.IsLoopback() {
 		logger.Warn("listening beyond this machine: anyone who can reach this address sees token details; set HOST=127.0.0.1",
-			"address", ln.Addr().String())
+			"address", ln.Addr().String(), "host_names", "other machines must use the IP address, or a name listed in ALLOWED_HOSTS")
 	}
 	logger.Info("listening", "url", url)
 	fmt.Fprintf(stdout, "Serving on %s (%s). Press Ctrl+C to stop.\n", url, modeName(cfg))

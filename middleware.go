@@ -15,13 +15,85 @@ const contentSecurityPolicy = "default-src 'self'; img-src 'self' https:; frame-
 // withSecurityHeaders sets the headers every response carries.
 func withSecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		setSecurityHeaders(w.Header())
 		next.ServeHTTP(w, r)
 	})
+}
+
+func setSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// withHostCheck serves only the host names in hosts.go's list (IP literals,
+// localhost, *.localhost and ALLOWED_HOSTS) and refuses every other request
+// before any handler runs: the defence against DNS rebinding.
+//
+// It looks at r.Host. For a request line in absolute form
+// ("GET http://evil.example/ HTTP/1.1") Go sets r.Host from that URL and
+// ignores the Host header, as RFC 9112 says a server must, so both forms
+// are checked the same way.
+//
+// The status is 421 Misdirected Request (RFC 9110, section 15.5.20): the
+// request reached a server that will not answer for that host name. 403
+// would say the client lacks a permission, and no permission would help.
+func withHostCheck(allowed []string, pages *renderer, logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hostAllowed(r.Host, allowed) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		host := requestHostName(r.Host)
+		logger.Warn("refused a request for a host name the app does not serve (set ALLOWED_HOSTS to serve it)",
+			"host", clipShown(r.Host), "path", clipShown(r.URL.Path))
+		message := "This request has no Host header. The app answers only requests for localhost, " +
+			"a name under .localhost, an IP address, or a name listed in ALLOWED_HOSTS."
+		switch {
+		case host != "" && hostAllowed(host, allowed): // the name is fine, the port is not
+			message = "The Host header " + quoteClipped(r.Host) + " has a port that is not a number."
+		case host != "":
+			message = "This app does not answer to the host name " + quoteClipped(host) + ". It serves localhost, " +
+				"names under .localhost and IP addresses, so that no other website can point its own name at " +
+				"this machine and read these pages (DNS rebinding). If you chose this name yourself, add it to " +
+				"ALLOWED_HOSTS (comma-separated, in .env or the environment) and restart the app."
+		}
+		setSecurityHeaders(w.Header())
+		pages.errorPage(w, http.StatusMisdirectedRequest, message)
+	})
+}
+
+// withCrossSiteCheck refuses what another website's page makes the browser
+// ask for: an <img src="http://localhost:3000/oauth-callback?workspace=…">
+// on any site would otherwise make the app get a token and call Bitbucket,
+// spending the consumer's rate limit. Browsers say where a request comes
+// from in the Sec-Fetch-* headers (Fetch Metadata):
+//
+//   - Sec-Fetch-Site: cross-site means another site's page started it;
+//   - Sec-Fetch-Mode: navigate with Sec-Fetch-Dest: document is a top-level
+//     navigation (a link the person followed, a bookmark), which stays
+//     allowed: the person sees where they land. A navigation into an
+//     <iframe> or <object> is not: it would run the page unseen.
+//
+// Requests without these headers (curl, scripts, older browsers) are not
+// from another site's page, and keep working.
+func withCrossSiteCheck(pages *renderer, logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Sec-Fetch-Site") != "cross-site" || isTopLevelNavigation(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		logger.Warn("refused a request another website's page made (Sec-Fetch-Site: cross-site)", "path", clipShown(r.URL.Path))
+		setSecurityHeaders(w.Header())
+		pages.errorPage(w, http.StatusForbidden, "Another website's page asked your browser for this address, "+
+			"so the app refused without calling Bitbucket. To see this page, open the address yourself.")
+	})
+}
+
+func isTopLevelNavigation(r *http.Request) bool {
+	dest := r.Header.Get("Sec-Fetch-Dest")
+	return r.Header.Get("Sec-Fetch-Mode") == "navigate" && (dest == "" || dest == "document")
 }
 
 // withRecovery turns a panic in a handler into a 500 page and a log line, so
