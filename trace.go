@@ -106,7 +106,10 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF && b.rec != nil {
 		b.rec.mu.Lock()
 		if b.e.Err == "" {
-			b.e.Err = "the body stopped arriving. " + describeNetError(err)
+			// Which error comes here depends on who gave up first (the
+			// client's timeout, the page's deadline): the page's failure
+			// box says why; this says what.
+			b.e.Err = "the body stopped arriving"
 		}
 		b.rec.mu.Unlock()
 	}
