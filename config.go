@@ -19,16 +19,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/joho/godotenv"
+
+	"bitbucket-client-credentials-sample/bitbucket"
 )
 
 // Defaults for Bitbucket Cloud. The token endpoint lives on bitbucket.org,
 // the REST API on api.bitbucket.org.
 const (
-	defaultTokenURL = "https://bitbucket.org/site/oauth2/access_token"
-	defaultAPIURL   = "https://api.bitbucket.org/2.0"
-	defaultHost     = "127.0.0.1"
-	defaultPort     = 3000
-	defaultTimeout  = 10 * time.Second
+	defaultHost = "127.0.0.1"
+	defaultPort = 3000
 )
 
 // config is everything the app needs, resolved and validated once at
@@ -117,9 +116,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	c := config{
 		Host:     defaultHost,
 		Port:     defaultPort,
-		TokenURL: defaultTokenURL,
-		APIURL:   defaultAPIURL,
-		Timeout:  defaultTimeout,
+		TokenURL: bitbucket.DefaultTokenURL,
+		APIURL:   bitbucket.DefaultAPIURL,
+		Timeout:  bitbucket.DefaultTimeout,
 		Demo:     *demo,
 	}
 
