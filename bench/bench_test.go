@@ -132,11 +132,7 @@ func newBenchEnv(b *testing.B, lat time.Duration, workspace string) *benchEnv {
 		Dir: b.TempDir(), // empty: no config.json, no .env
 		Env: sampleapp.Env(base, standin.DemoKey, standin.DemoSecret, workspace),
 	}
-	e.client = &http.Client{
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport:     &http.Transport{MaxIdleConnsPerHost: 16},
-	}
+	e.client = sampleapp.Client(16)
 	b.Cleanup(e.client.CloseIdleConnections)
 	e.start(b)
 	b.Cleanup(func() { e.stop(b) })

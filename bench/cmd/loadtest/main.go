@@ -317,15 +317,7 @@ func runLoad(ctx context.Context, o options, out io.Writer) (bool, error) {
 }
 
 func newClient(concurrency int) *http.Client {
-	return &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			MaxIdleConns:        concurrency,
-			MaxIdleConnsPerHost: concurrency,
-			IdleConnTimeout:     90 * time.Second,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	return sampleapp.Client(concurrency)
 }
 
 // waitHealthy gets /healthcheck until it answers 200. The app listens

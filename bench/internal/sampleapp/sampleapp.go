@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -178,4 +179,15 @@ func Env(base, key, secret, workspace string) []string {
 		env = append(env, "BITBUCKET_WORKSPACE="+workspace)
 	}
 	return env
+}
+
+// Client returns an HTTP client for the app with idle connections for n
+// concurrent requests. It shows a redirect (/authorize's 303) as the answer
+// it is, rather than following it.
+func Client(n int) *http.Client {
+	return &http.Client{
+		Timeout:       30 * time.Second,
+		Transport:     &http.Transport{MaxIdleConns: n, MaxIdleConnsPerHost: n, IdleConnTimeout: 90 * time.Second},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
