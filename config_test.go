@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bitbucket-client-credentials-sample/bitbucket"
 )
 
 // inDir runs the test in a fresh working directory holding the given files
@@ -46,7 +48,7 @@ func TestConfigPrecedence(t *testing.T) {
 			name: "defaults",
 			assert: func(t *testing.T, c config) {
 				dir, _ := os.Getwd()
-				want := config{Host: "127.0.0.1", Port: 3000, TokenURL: defaultTokenURL, APIURL: defaultAPIURL,
+				want := config{Host: "127.0.0.1", Port: 3000, TokenURL: bitbucket.DefaultTokenURL, APIURL: bitbucket.DefaultAPIURL,
 					Timeout: 10 * time.Second, Demo: true, DemoReason: "BITBUCKET_CONSUMER_KEY and BITBUCKET_CONSUMER_SECRET " +
 						"are not set (looked for .env in " + dir + ": there is none)"}
 				if !reflect.DeepEqual(c, want) {
@@ -128,7 +130,7 @@ func TestConfigPrecedence(t *testing.T) {
 			name:  "empty config.json values keep the defaults",
 			files: map[string]string{"config.json": `{"consumerKey": "", "tokenURL": ""}`},
 			assert: func(t *testing.T, c config) {
-				if c.TokenURL != defaultTokenURL {
+				if c.TokenURL != bitbucket.DefaultTokenURL {
 					t.Errorf("TokenURL = %q", c.TokenURL)
 				}
 			},
@@ -340,7 +342,7 @@ func TestEnvExampleCopiedAsIsChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 4000 || c.Workspace != "team" || c.TokenURL != defaultTokenURL || !c.Demo {
+	if c.Port != 4000 || c.Workspace != "team" || c.TokenURL != bitbucket.DefaultTokenURL || !c.Demo {
 		t.Errorf("an unfilled .env changed the configuration: %+v", c)
 	}
 }
