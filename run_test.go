@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"bitbucket-client-credentials-sample/internal/config"
 	"bitbucket-client-credentials-sample/internal/serving"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
@@ -205,7 +206,7 @@ func TestRunStopsGracefully(t *testing.T) {
 }
 
 func TestServerLimits(t *testing.T) {
-	srv := newHTTPServer(config{Timeout: 10 * time.Second}, http.NotFoundHandler(), newTestLogger(io.Discard))
+	srv := newHTTPServer(config.Config{Timeout: 10 * time.Second}, http.NotFoundHandler(), newTestLogger(io.Discard))
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
 		t.Errorf("a limit is unset: %+v", srv)
 	}
