@@ -15,9 +15,8 @@
 // Then open http://localhost:3000.
 //
 // Configuration, lowest to highest precedence: built-in defaults,
-// config.json, a .env file, and the environment (BITBUCKET_CONSUMER_KEY,
-// BITBUCKET_CONSUMER_SECRET, BITBUCKET_WORKSPACE, PORT, HOST,
-// BITBUCKET_TOKEN_URL, BITBUCKET_API_URL, BITBUCKET_TIMEOUT). Invalid
+// config.json, a .env file, and the environment; package internal/config
+// lists every variable and key (go doc ./internal/config). Invalid
 // configuration exits with status 2. The server listens on 127.0.0.1 unless
 // HOST says otherwise, because its pages show token details.
 //
