@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -286,6 +287,26 @@ func TestMissingConfigFileIsFine(t *testing.T) {
 	inDir(t, nil)
 	if _, err := Load([]string{"app", "-config", "absent.json"}, envOf(nil), io.Discard); err != nil {
 		t.Fatalf("a missing config file: %v", err)
+	}
+}
+
+// TestHelp: -help and -h print the flags and return flag.ErrHelp, which is
+// not invalid configuration: the command exits with status 0.
+func TestHelp(t *testing.T) {
+	for _, arg := range []string{"-help", "-h"} {
+		t.Run(arg, func(t *testing.T) {
+			var stderr strings.Builder
+			_, err := Load([]string{"app", arg}, envOf(nil), &stderr)
+			var cerr *Error
+			if !errors.Is(err, flag.ErrHelp) || errors.As(err, &cerr) {
+				t.Fatalf("err = %v, want flag.ErrHelp", err)
+			}
+			for _, want := range []string{"-config", "-demo"} {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("the usage lacks %s:\n%s", want, stderr.String())
+				}
+			}
+		})
 	}
 }
 
