@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"bitbucket-client-credentials-sample/bitbucket"
+	"bitbucket-client-credentials-sample/internal/config"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
 
@@ -260,7 +261,7 @@ func TestCredentialEncodingNote(t *testing.T) {
 	if !strings.Contains(r.body, "form-encodes before Basic-encoding") || !strings.Contains(f.logs.String(), "form-encodes") {
 		t.Error("no note that form-encoding changes the secret")
 	}
-	g := newFixture(t, withWorkspace("bitbucket-demo"), func(c *config) { c.ConsumerSecret = "plain-secret-123456" })
+	g := newFixture(t, withWorkspace("bitbucket-demo"), func(c *config.Config) { c.ConsumerSecret = "plain-secret-123456" })
 	r = mustLoad(t, g, "/oauth-callback")
 	if strings.Contains(r.body, "form-encodes before Basic-encoding") {
 		t.Error("the note shows though form-encoding changes nothing")

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"bitbucket-client-credentials-sample/internal/config"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
 
@@ -52,7 +53,7 @@ type fixture struct {
 	app   *httptest.Server
 	clock *standin.Clock
 	logs  *syncBuffer
-	cfg   config
+	cfg   config.Config
 	// transport, when set, carries the app's requests to the stand-in.
 	transport http.RoundTripper
 }
@@ -60,10 +61,10 @@ type fixture struct {
 // newFixture starts a stand-in and the app. Options adjust the app's
 // configuration before it is built. Every response fetched through the
 // fixture, and the log at the end, are checked for leaked credentials.
-func newFixture(t testing.TB, options ...func(*config)) *fixture {
+func newFixture(t testing.TB, options ...func(*config.Config)) *fixture {
 	t.Helper()
 	clock := standin.NewClock()
-	cfg := config{
+	cfg := config.Config{
 		ConsumerKey:    testKey,
 		ConsumerSecret: testSecret,
 		Host:           "127.0.0.1",
@@ -91,7 +92,7 @@ func newFixture(t testing.TB, options ...func(*config)) *fixture {
 
 // rebuild starts another app with cfg against the same stand-in, clock and
 // log: for cases that need a configuration the stand-in cannot give.
-func (f *fixture) rebuild(cfg config) *fixture {
+func (f *fixture) rebuild(cfg config.Config) *fixture {
 	f.t.Helper()
 	h, err := newServer(cfg, newTestLogger(f.logs), f.clock.Now, f.transport)
 	if err != nil {
@@ -134,12 +135,12 @@ func readAll(t testing.TB, resp *http.Response) string {
 	return string(b)
 }
 
-func withWorkspace(ws string) func(*config) {
-	return func(c *config) { c.Workspace = ws }
+func withWorkspace(ws string) func(*config.Config) {
+	return func(c *config.Config) { c.Workspace = ws }
 }
 
-func withTimeout(d time.Duration) func(*config) {
-	return func(c *config) { c.Timeout = d }
+func withTimeout(d time.Duration) func(*config.Config) {
+	return func(c *config.Config) { c.Timeout = d }
 }
 
 // noRedirects is the tests' HTTP client: it shows a redirect as the

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"bitbucket-client-credentials-sample/bitbucket"
+	"bitbucket-client-credentials-sample/internal/config"
 )
 
 const (
@@ -66,7 +67,7 @@ func handleAuthorize() http.Handler {
 
 // handleCallback is where the flow happens: the token, the workspace, two
 // concurrent API calls, and a page that shows what happened.
-func handleCallback(client *bitbucket.Client, disc *discovery, cfg config, pages *renderer, logger *slog.Logger, now func() time.Time) http.Handler {
+func handleCallback(client *bitbucket.Client, disc *discovery, cfg config.Config, pages *renderer, logger *slog.Logger, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store") // the page shows token details
 		if r.Method == http.MethodHead {
@@ -192,7 +193,7 @@ func (d *discovery) run(ctx context.Context, client *bitbucket.Client, tok *oaut
 	items, err := bitbucket.List[bitbucket.WorkspaceAccess](ctx, client, "/user/workspaces", query, maxWorkspaces)
 	var list []workspaceRef
 	for _, a := range items {
-		if workspaceSlug.MatchString(a.Workspace.Slug) { // upstream data is checked before it names a path
+		if config.WorkspaceID.MatchString(a.Workspace.Slug) { // upstream data is checked before it names a path
 			list = append(list, workspaceRef{Slug: a.Workspace.Slug, UUID: a.Workspace.UUID})
 		}
 	}
@@ -232,7 +233,7 @@ func parseResultsQuery(q url.Values) (resultsQuery, error) {
 		}
 	}
 	if ws := q.Get("workspace"); ws != "" {
-		if !workspaceSlug.MatchString(ws) {
+		if !config.WorkspaceID.MatchString(ws) {
 			return res, badInput("workspace must be a Bitbucket workspace ID (letters, digits, - and _, at most 63) or a {UUID}.")
 		}
 		res.workspace = ws

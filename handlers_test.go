@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"bitbucket-client-credentials-sample/bitbucket"
+	"bitbucket-client-credentials-sample/internal/config"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
 
@@ -449,33 +450,43 @@ func TestTokenFailures(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		setup  func(*config, *standin.Server)
+		setup  func(*config.Config, *standin.Server)
 		status int
 		want   []string
 	}{
-		{"wrong secret", func(c *config, _ *standin.Server) { c.ConsumerSecret = "wrong" }, 502,
+		{"wrong secret", func(c *config.Config, _ *standin.Server) { c.ConsumerSecret = "wrong" }, 502,
 			[]string{"Token request (POST /site/oauth2/access_token) failed", "HTTP 400", "unauthorized_client", "Invalid OAuth client credentials", "Copy the key and secret again"}},
-		{"wrong key", func(c *config, _ *standin.Server) { c.ConsumerKey = "wrong-key-123456789" }, 502,
+		{"wrong key", func(c *config.Config, _ *standin.Server) { c.ConsumerKey = "wrong-key-123456789" }, 502,
 			[]string{"unauthorized_client", "Invalid OAuth client credentials"}},
-		{"consumer not private", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenNotPrivate) }, 502,
+		{"consumer not private", func(_ *config.Config, bb *standin.Server) {
+			bb.SetFault(standin.TokenEndpoint, standin.TokenNotPrivate)
+		}, 502,
 			[]string{"invalid_grant", "marked as &#34;public&#34;", "This is a private consumer"}},
-		{"server error", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenServerError) }, 502,
+		{"server error", func(_ *config.Config, bb *standin.Server) {
+			bb.SetFault(standin.TokenEndpoint, standin.TokenServerError)
+		}, 502,
 			[]string{"HTTP 503", "Service Unavailable", "bitbucket.status.atlassian.com", "likely to pass"}},
-		{"error in a 200", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenErrorIn200) }, 502,
+		{"error in a 200", func(_ *config.Config, bb *standin.Server) {
+			bb.SetFault(standin.TokenEndpoint, standin.TokenErrorIn200)
+		}, 502,
 			[]string{"server_error", "temporarily unavailable", "try again in a minute", "likely to pass"}},
-		{"200 without access_token", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenNoAccessToken) }, 502,
+		{"200 without access_token", func(_ *config.Config, bb *standin.Server) {
+			bb.SetFault(standin.TokenEndpoint, standin.TokenNoAccessToken)
+		}, 502,
 			[]string{"had no access_token", "BITBUCKET_TOKEN_URL"}},
-		{"malformed JSON", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenMalformedJSON) }, 502,
+		{"malformed JSON", func(_ *config.Config, bb *standin.Server) {
+			bb.SetFault(standin.TokenEndpoint, standin.TokenMalformedJSON)
+		}, 502,
 			[]string{"was not JSON", "BITBUCKET_TOKEN_URL"}},
-		{"HTML instead of JSON", func(_ *config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenHTML) }, 502,
+		{"HTML instead of JSON", func(_ *config.Config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenHTML) }, 502,
 			[]string{"was not JSON", "not a page of the website"}},
-		{"timeout", func(c *config, bb *standin.Server) {
+		{"timeout", func(c *config.Config, bb *standin.Server) {
 			c.Timeout = 300 * time.Millisecond
 			bb.SetFault(standin.TokenEndpoint, standin.Hang)
 		}, 504, []string{"timed out", "BITBUCKET_TIMEOUT"}},
-		{"connection refused", func(c *config, _ *standin.Server) { c.TokenURL = closedPortURL(t) + "/site/oauth2/access_token" }, 502,
+		{"connection refused", func(c *config.Config, _ *standin.Server) { c.TokenURL = closedPortURL(t) + "/site/oauth2/access_token" }, 502,
 			[]string{"connection was refused", "nothing listens at that address"}},
-		{"unresolvable host", func(c *config, _ *standin.Server) {
+		{"unresolvable host", func(c *config.Config, _ *standin.Server) {
 			c.TokenURL = "http://bitbucket-stand-in.invalid/site/oauth2/access_token"
 			c.Timeout = 3 * time.Second
 		}, 502, []string{"Cannot resolve the host", "Check the host name"}},

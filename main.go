@@ -15,9 +15,8 @@
 // Then open http://localhost:3000.
 //
 // Configuration, lowest to highest precedence: built-in defaults,
-// config.json, a .env file, and the environment (BITBUCKET_CONSUMER_KEY,
-// BITBUCKET_CONSUMER_SECRET, BITBUCKET_WORKSPACE, PORT, HOST,
-// BITBUCKET_TOKEN_URL, BITBUCKET_API_URL, BITBUCKET_TIMEOUT). Invalid
+// config.json, a .env file, and the environment; package internal/config
+// lists every variable and key (go doc ./internal/config). Invalid
 // configuration exits with status 2. The server listens on 127.0.0.1 unless
 // HOST says otherwise, because its pages show token details.
 //
@@ -48,6 +47,7 @@ import (
 	"time"
 
 	"bitbucket-client-credentials-sample/bitbucket"
+	"bitbucket-client-credentials-sample/internal/config"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
 
@@ -62,7 +62,7 @@ func main() {
 // exitCode is 0 for a clean stop, 2 for invalid configuration (like a
 // command-line usage error), and 1 for anything else.
 func exitCode(err error) int {
-	var cerr *configError
+	var cerr *config.Error
 	switch {
 	case err == nil:
 		return 0
@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cfg, err := loadConfig(args, getenv, stderr)
+	cfg, err := config.Load(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -159,7 +159,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // newServer builds the app: its dependencies, made once, and every route.
 // transport is what carries requests to Bitbucket (nil: Go's default); tests
 // pass their own.
-func newServer(cfg config, logger *slog.Logger, now func() time.Time, transport http.RoundTripper) (http.Handler, error) {
+func newServer(cfg config.Config, logger *slog.Logger, now func() time.Time, transport http.RoundTripper) (http.Handler, error) {
 	pages, err := newRenderer(siteInfo{Demo: cfg.Demo, DemoReason: cfg.DemoReason, Host: upstreamHost(cfg.APIURL)}, logger)
 	if err != nil {
 		return nil, err
@@ -200,7 +200,7 @@ func newServer(cfg config, logger *slog.Logger, now func() time.Time, transport 
 
 // newHTTPServer bounds what a client may cost the server: a client that
 // sends its headers slowly, or never finishes, is cut off.
-func newHTTPServer(cfg config, handler http.Handler, logger *slog.Logger) *http.Server {
+func newHTTPServer(cfg config.Config, handler http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -215,7 +215,7 @@ func newHTTPServer(cfg config, handler http.Handler, logger *slog.Logger) *http.
 }
 
 // addRoutes is the one place that lists every route.
-func addRoutes(mux *http.ServeMux, landing http.Handler, client *bitbucket.Client, cfg config, pages *renderer, logger *slog.Logger, now func() time.Time) {
+func addRoutes(mux *http.ServeMux, landing http.Handler, client *bitbucket.Client, cfg config.Config, pages *renderer, logger *slog.Logger, now func() time.Time) {
 	get := func(path string, h http.Handler) {
 		mux.Handle("GET "+path, h)                                   // GET and HEAD
 		mux.Handle(path, handleMethodNotAllowed(pages, "GET, HEAD")) // any other method
@@ -241,7 +241,7 @@ func upstreamHost(apiURL string) string {
 
 // logStart says where the app listens and in which mode, and warns when it
 // listens beyond this machine.
-func logStart(ln net.Listener, cfg config, logger *slog.Logger, stdout io.Writer) {
+func logStart(ln net.Listener, cfg config.Config, logger *slog.Logger, stdout io.Writer) {
 	addr := ln.Addr().(*net.TCPAddr)
 	// The URL must connect: localhost reaches 127.0.0.1, but not the rest of
 	// 127.0.0.0/8 (HOST=127.0.0.2), so any other address is shown as it is.
@@ -270,7 +270,7 @@ func logStart(ln net.Listener, cfg config, logger *slog.Logger, stdout io.Writer
 	fmt.Fprintf(stdout, "Serving on %s (%s). Press Ctrl+C to stop.\n", url, modeName(cfg))
 }
 
-func modeName(cfg config) string {
+func modeName(cfg config.Config) string {
 	if cfg.Demo {
 		return "demo mode"
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"bitbucket-client-credentials-sample/internal/config"
 )
 
 // contentSecurityPolicy allows no inline script or style, nothing from other
@@ -27,9 +29,10 @@ func setSecurityHeaders(h http.Header) {
 	h.Set("X-Frame-Options", "DENY")
 }
 
-// withHostCheck serves only the host names in hosts.go's list (IP literals,
-// localhost, *.localhost and ALLOWED_HOSTS) and refuses every other request
-// before any handler runs: the defence against DNS rebinding.
+// withHostCheck serves only the host names config.HostAllowed lists (IP
+// literals, localhost, *.localhost and ALLOWED_HOSTS) and refuses every
+// other request before any handler runs: the defence against DNS rebinding
+// (internal/config's hosts.go says how it works).
 //
 // It looks at r.Host. For a request line in absolute form
 // ("GET http://evil.example/ HTTP/1.1") Go sets r.Host from that URL and
@@ -41,20 +44,20 @@ func setSecurityHeaders(h http.Header) {
 // would say the client lacks a permission, and no permission would help.
 func withHostCheck(allowed []string, pages *renderer, logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hostAllowed(r.Host, allowed) {
+		if config.HostAllowed(r.Host, allowed) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		host := requestHostName(r.Host)
+		host := config.HostName(r.Host)
 		logger.Warn("refused a request for a host name the app does not serve (set ALLOWED_HOSTS to serve it)",
-			"host", clipShown(r.Host), "path", clipShown(r.URL.Path))
+			"host", config.ClipShown(r.Host), "path", config.ClipShown(r.URL.Path))
 		message := "This request has no Host header. The app answers only requests for localhost, " +
 			"a name under .localhost, an IP address, or a name listed in ALLOWED_HOSTS."
 		switch {
-		case host != "" && hostAllowed(host, allowed): // the name is fine, the port is not
-			message = "The Host header " + quoteClipped(r.Host) + " has a port that is not a number."
+		case host != "" && config.HostAllowed(host, allowed): // the name is fine, the port is not
+			message = "The Host header " + config.QuoteClipped(r.Host) + " has a port that is not a number."
 		case host != "":
-			message = "This app does not answer to the host name " + quoteClipped(host) + ". It serves localhost, " +
+			message = "This app does not answer to the host name " + config.QuoteClipped(host) + ". It serves localhost, " +
 				"names under .localhost and IP addresses, so that no other website can point its own name at " +
 				"this machine and read these pages (DNS rebinding). If you chose this name yourself, add it to " +
 				"ALLOWED_HOSTS (comma-separated, in .env or the environment) and restart the app."
@@ -84,7 +87,7 @@ func withCrossSiteCheck(pages *renderer, logger *slog.Logger, next http.Handler)
 			next.ServeHTTP(w, r)
 			return
 		}
-		logger.Warn("refused a request another website's page made (Sec-Fetch-Site: cross-site)", "path", clipShown(r.URL.Path))
+		logger.Warn("refused a request another website's page made (Sec-Fetch-Site: cross-site)", "path", config.ClipShown(r.URL.Path))
 		setSecurityHeaders(w.Header())
 		pages.errorPage(w, http.StatusForbidden, "Another website's page asked your browser for this address, "+
 			"so the app refused without calling Bitbucket. To see this page, open the address yourself.")

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"bitbucket-client-credentials-sample/internal/config"
 	"bitbucket-client-credentials-sample/internal/serving"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
@@ -205,7 +206,7 @@ func TestRunStopsGracefully(t *testing.T) {
 }
 
 func TestServerLimits(t *testing.T) {
-	srv := newHTTPServer(config{Timeout: 10 * time.Second}, http.NotFoundHandler(), newTestLogger(io.Discard))
+	srv := newHTTPServer(config.Config{Timeout: 10 * time.Second}, http.NotFoundHandler(), newTestLogger(io.Discard))
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
 		t.Errorf("a limit is unset: %+v", srv)
 	}
@@ -256,6 +257,8 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{"bad PORT", map[string]string{"PORT": "eighty"}, 2, `PORT="eighty"`},
 		{"bad timeout", map[string]string{"BITBUCKET_TIMEOUT": "soon"}, 2, "BITBUCKET_TIMEOUT"},
+		{"plain http to another machine", map[string]string{"BITBUCKET_TOKEN_URL": "http://bitbucket.org/site/oauth2/access_token"},
+			2, "use https"},
 		{"port in use", map[string]string{"PORT": busyPort}, 1, "another server using the port"},
 	}
 	for _, tt := range tests {
@@ -272,5 +275,17 @@ func TestRunErrors(t *testing.T) {
 	}
 	if exitCode(nil) != 0 || exitCode(errors.New("x")) != 1 {
 		t.Error("exitCode: want 0 for nil and 1 for other errors")
+	}
+}
+
+// TestRunHelp: -help prints the flags and is a clean exit, not an error.
+func TestRunHelp(t *testing.T) {
+	var stderr strings.Builder
+	err := run(context.Background(), []string{"app", "-help"}, envOf(nil), io.Discard, &stderr)
+	if err != nil || exitCode(err) != 0 {
+		t.Fatalf("err = %v (exit %d), want nil (exit 0)", err, exitCode(err))
+	}
+	if !strings.Contains(stderr.String(), "-demo") {
+		t.Errorf("-help does not print the flags:\n%s", stderr.String())
 	}
 }

@@ -2,18 +2,14 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"encoding/base64"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"bitbucket-client-credentials-sample/internal/config"
 )
 
 // getAs fetches path from the fixture's app with the given Host and extra
@@ -74,8 +70,8 @@ func assertNoUpstreamCall(t *testing.T, f *fixture) {
 	}
 }
 
-func withAllowedHosts(hosts ...string) func(*config) {
-	return func(c *config) { c.AllowedHosts = hosts }
+func withAllowedHosts(hosts ...string) func(*config.Config) {
+	return func(c *config.Config) { c.AllowedHosts = hosts }
 }
 
 // TestHostCheck: the defence against DNS rebinding. Only IP literals,
@@ -130,8 +126,8 @@ func TestHostCheck(t *testing.T) {
 			if r.status != http.StatusMisdirectedRequest {
 				t.Fatalf("Host %s: status %d, want 421\n%s", tt.host, r.status, r.body)
 			}
-			shown, wants := requestHostName(tt.host), []string{"ALLOWED_HOSTS"}
-			if hostAllowed(shown, tt.allowed) { // the port is wrong, not the name
+			shown, wants := config.HostName(tt.host), []string{"ALLOWED_HOSTS"}
+			if config.HostAllowed(shown, tt.allowed) { // the port is wrong, not the name
 				shown, wants = tt.host, []string{"port that is not a number"}
 			}
 			for _, want := range append(wants, "421 Misdirected Request", "&#34;"+shown+"&#34;") {
@@ -212,10 +208,10 @@ func TestHostRefusalIsEscapedAndClipped(t *testing.T) {
 	}
 	long := strings.Repeat("x", 1000) + ".example"
 	r = getAs(t, f, long, "/", nil)
-	if r.status != 421 || strings.Contains(r.body, strings.Repeat("x", maxShown+1)) || !strings.Contains(r.body, strings.Repeat("x", maxShown)+"…") {
-		t.Errorf("a 1,000-character host name is not clipped to %d characters (status %d)", maxShown, r.status)
+	if r.status != 421 || strings.Contains(r.body, strings.Repeat("x", config.MaxShown+1)) || !strings.Contains(r.body, strings.Repeat("x", config.MaxShown)+"…") {
+		t.Errorf("a 1,000-character host name is not clipped to %d characters (status %d)", config.MaxShown, r.status)
 	}
-	if strings.Contains(f.logs.String(), strings.Repeat("x", maxShown+1)) {
+	if strings.Contains(f.logs.String(), strings.Repeat("x", config.MaxShown+1)) {
 		t.Error("the log repeats the whole host name")
 	}
 }
@@ -269,224 +265,6 @@ func TestCrossSiteRequests(t *testing.T) {
 				t.Errorf("the request log lacks the refusal:\n%s", f.logs)
 			}
 		})
-	}
-}
-
-// TestPlainHTTPOnlyToLoopback: a token or API URL in plain http to another
-// machine would send the secret and the token in clear text. Each place a
-// URL can come from refuses it at start-up (exit status 2, saying to use
-// https); http to this machine (the stand-in, the tests) stays allowed.
-func TestPlainHTTPOnlyToLoopback(t *testing.T) {
-	sources := []struct {
-		name  string
-		where func(u string) (files, env map[string]string)
-	}{
-		{"BITBUCKET_TOKEN_URL", func(u string) (map[string]string, map[string]string) {
-			return nil, map[string]string{"BITBUCKET_TOKEN_URL": u}
-		}},
-		{"BITBUCKET_API_URL", func(u string) (map[string]string, map[string]string) {
-			return nil, map[string]string{"BITBUCKET_API_URL": u}
-		}},
-		{"BITBUCKET_TOKEN_URL", func(u string) (map[string]string, map[string]string) {
-			return map[string]string{".env": "BITBUCKET_TOKEN_URL=" + u + "\n"}, nil
-		}},
-		{"tokenURL", func(u string) (map[string]string, map[string]string) {
-			return map[string]string{"config.json": `{"tokenURL": "` + u + `"}`}, nil
-		}},
-		{"apiURL", func(u string) (map[string]string, map[string]string) {
-			return map[string]string{"config.json": `{"apiURL": "` + u + `"}`}, nil
-		}},
-	}
-	refused := []string{
-		"http://bitbucket.org/site/oauth2/access_token", "HTTP://api.bitbucket.org/2.0", "http://10.0.0.5:8080/x",
-		"http://[2001:db8::1]/x", "http://0.0.0.0:9/x", "http://localhost.evil.example/x", "http://127.0.0.1.nip.io/x",
-		"http://app.localhost:9/x",
-	}
-	allowed := []string{
-		"http://localhost:9/x", "http://LOCALHOST:9/x", "http://127.0.0.1:9/x", "http://127.0.0.2:9/x",
-		"http://[::1]:9/x", "http://[::ffff:127.0.0.1]:9/x", "https://bitbucket.example/x", "https://10.0.0.5/x",
-	}
-	for _, src := range sources {
-		for _, u := range refused {
-			t.Run(src.name+" "+u, func(t *testing.T) {
-				files, env := src.where(u)
-				inDir(t, files)
-				if env == nil {
-					env = map[string]string{}
-				}
-				env["PORT"] = "0"
-				// Refused at start-up, so run returns at once; one that
-				// serves instead returns nil when the deadline stops it.
-				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-				defer cancel()
-				err := run(ctx, []string{"app"}, envOf(env), io.Discard, io.Discard)
-				if err == nil {
-					t.Fatal("run started serving")
-				}
-				if exitCode(err) != 2 {
-					t.Errorf("exit code %d, want 2: %v", exitCode(err), err)
-				}
-				for _, want := range []string{src.name, "use https", "clear text"} {
-					if !strings.Contains(err.Error(), want) {
-						t.Errorf("message %q lacks %q", err, want)
-					}
-				}
-			})
-		}
-		for _, u := range allowed {
-			t.Run(src.name+" "+u+" allowed", func(t *testing.T) {
-				files, env := src.where(u)
-				inDir(t, files)
-				if _, err := loadConfig([]string{"app"}, envOf(env), io.Discard); err != nil {
-					t.Errorf("refused: %v", err)
-				}
-			})
-		}
-	}
-}
-
-// TestURLErrorsNeverShowCredentials: a URL with user:password@ is refused,
-// and the message does not repeat the password.
-func TestURLErrorsNeverShowCredentials(t *testing.T) {
-	const secretURL = "https://key:" + testSecret + "@bitbucket.org/site/oauth2/access_token"
-	const unparsable = "https://key:" + testSecret + "@bitbucket.org/%zz"
-	for _, tt := range []struct {
-		name  string
-		files map[string]string
-		env   map[string]string
-	}{
-		{"environment", nil, map[string]string{"BITBUCKET_TOKEN_URL": secretURL}},
-		{"environment, unparsable", nil, map[string]string{"BITBUCKET_API_URL": unparsable}},
-		{"config.json", map[string]string{"config.json": `{"tokenURL": "` + secretURL + `"}`}, nil},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			inDir(t, tt.files)
-			_, err := loadConfig([]string{"app"}, envOf(tt.env), io.Discard)
-			if err == nil {
-				t.Fatal("accepted a URL with credentials")
-			}
-			assertNoSecretIn(t, "the error", err.Error(), testSecret)
-		})
-	}
-}
-
-// assertNoSecretIn fails if text holds secret raw, quoted, escaped for a
-// URL or in base64, or any 8 characters of it in a row. It does not print
-// text, which would repeat the secret.
-func assertNoSecretIn(t *testing.T, where, text, secret string) {
-	t.Helper()
-	forms := map[string]string{"raw": secret, "Go-quoted": strconv.Quote(secret), "query-escaped": url.QueryEscape(secret),
-		"path-escaped": url.PathEscape(secret), "base64": base64.StdEncoding.EncodeToString([]byte(secret))}
-	for i := 0; i+8 <= len(secret); i++ {
-		forms[fmt.Sprintf("characters %d to %d", i+1, i+8)] = secret[i : i+8]
-	}
-	for form, s := range forms {
-		if strings.Contains(text, s) {
-			t.Errorf("%s holds the secret (%s)", where, form)
-			return
-		}
-	}
-}
-
-// TestDotenvErrorsNeverShowTheLine: a .env file holds the secret, and a
-// parse error quotes the file. The message names the file and the line
-// number instead, never the line's content.
-func TestDotenvErrorsNeverShowTheLine(t *testing.T) {
-	tests := []struct {
-		name    string
-		content string
-		want    string
-	}{
-		{"secret in an unterminated quote", "BITBUCKET_CONSUMER_KEY=k\nBITBUCKET_CONSUMER_SECRET='" + testSecret + "\n",
-			"line 2 opens a quoted value that is never closed"},
-		{"secret pasted without a name", "# my consumer\n\nBITBUCKET_CONSUMER_KEY=k\n" + testSecret + "\nPORT=3000\n",
-			"line 4 is not NAME=value"},
-		{"space instead of =", "BITBUCKET_CONSUMER_SECRET " + testSecret + "\n", "line 1 is not NAME=value"},
-		{"secret after the bad line", "BITBUCKET_WORKSPACE='team\nBITBUCKET_CONSUMER_SECRET=" + testSecret + "\n",
-			"line 1 opens a quoted value"},
-		{"after a value over two lines", "A=\"x\ny\"\nBITBUCKET_CONSUMER_SECRET=" + testSecret + "\nbad line!\n", "line 4 is not"},
-		{"CRLF line ends", "BITBUCKET_CONSUMER_KEY=k\r\nBITBUCKET_CONSUMER_SECRET='" + testSecret + "\r\n", "line 2 opens"},
-		{"byte-order mark", "\xEF\xBB\xBFBITBUCKET_CONSUMER_SECRET=" + testSecret + "\n", "byte-order mark"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			inDir(t, map[string]string{".env": tt.content})
-			abs, err := filepath.Abs(".env")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr strings.Builder
-			err = run(t.Context(), []string{"app", "-config", "absent.json"}, envOf(map[string]string{"PORT": "0"}), io.Discard, &stderr)
-			if err == nil || exitCode(err) != 2 {
-				t.Fatalf("err = %v (exit %d), want a configuration error", err, exitCode(err))
-			}
-			for _, want := range []string{abs, tt.want} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("message %q lacks %q", err, want)
-				}
-			}
-			assertNoSecretIn(t, "the error", err.Error()+stderr.String(), testSecret)
-		})
-	}
-}
-
-// TestConfigFileErrorsNeverShowTheSecret: config.json that is not UTF-8,
-// has a byte-order mark or repeats a key is an error that says so; and no
-// message about the file repeats the consumer secret, even in part.
-func TestConfigFileErrorsNeverShowTheSecret(t *testing.T) {
-	const s = testSecret
-	tests := []struct {
-		name    string
-		content string
-		want    []string
-	}{
-		{"byte-order mark", "\xEF\xBB\xBF" + `{"consumerSecret": "` + s + `"}`, []string{"byte-order mark", "without BOM"}},
-		{"not UTF-8 in the secret", "{\n  \"consumerKey\": \"k\",\n  \"consumerSecret\": \"" + s + "\xe9\"\n}",
-			[]string{"line 3 is not valid UTF-8", "save it as UTF-8"}},
-		{"Latin-1 anywhere", "{\"workspace\": \"caf\xe9\", \"consumerSecret\": \"" + s + "\"}", []string{"line 1 is not valid UTF-8"}},
-		{"the secret twice", "{\n\"consumerSecret\": \"" + s + "\",\n\"consumerSecret\": \"" + s + "2\"\n}",
-			[]string{`key "consumerSecret" appears twice (again on line 3)`}},
-		{"a key twice", `{"workspace": "a", "consumerSecret": "` + s + `", "workspace": "b"}`, []string{`key "workspace" appears twice`}},
-		{"bad escape in the secret", `{"consumerSecret": "` + s + `\q"}`, []string{"malformed JSON on line 1", "escape"}},
-		{"tab in the secret", "{\"consumerSecret\": \"" + s[:10] + "\t" + s[10:] + "\"}", []string{"malformed JSON on line 1", "string literal"}},
-		{"missing comma after the secret", `{"consumerSecret": "` + s + `" "workspace": "x"}`, []string{"malformed JSON on line 1"}},
-		{"secret not a string", `{"consumerSecret": ["` + s + `"]}`, []string{`"consumerSecret" must be a string`}},
-		{"secret under a misspelt key", `{"consumersecret": "` + s + `"}`, []string{`unknown key "consumersecret"`}},
-		{"secret as a URL's password", `{"tokenURL": "https://k:` + s + `@bitbucket.org/x"}`, []string{"tokenURL", "credentials"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			inDir(t, map[string]string{"config.json": tt.content})
-			_, err := loadConfig([]string{"app"}, envOf(nil), io.Discard)
-			if err == nil || exitCode(err) != 2 {
-				t.Fatalf("err = %v, want a configuration error", err)
-			}
-			for _, want := range append([]string{"config.json"}, tt.want...) {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("message %q lacks %q", err, want)
-				}
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("message spans lines: %q", err)
-			}
-			assertNoSecretIn(t, "the error", err.Error(), s)
-		})
-	}
-}
-
-// TestConfigFileSyntaxErrorsNameNoCharacter: encoding/json quotes the
-// character it stopped at; the message keeps the reason and the line.
-func TestConfigFileSyntaxErrorsNameNoCharacter(t *testing.T) {
-	for _, content := range []string{`{"consumerSecret": "x\q"}`, "{\"consumerSecret\": \"a\x01b\"}", `{"a": 1 'x'}`, `{"a": 1 '}`,
-		`{"consumerSecret": "x" "y"}`, `{"consumerSecret": x}`} {
-		inDir(t, map[string]string{"config.json": content})
-		_, err := loadConfig([]string{"app"}, envOf(nil), io.Discard)
-		if err == nil {
-			t.Fatalf("%q accepted", content)
-		}
-		if strings.Contains(err.Error(), "character '") || !strings.Contains(err.Error(), "unexpected character") {
-			t.Errorf("%q: %v", content, err)
-		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"bitbucket-client-credentials-sample/bitbucket"
+	"bitbucket-client-credentials-sample/internal/config"
 )
 
 // resultsView is what the results page shows. The handler sets the raw
@@ -75,7 +76,7 @@ type exchangeView struct {
 	Failed                              bool
 }
 
-func (v *resultsView) fill(cfg config, exchanges []exchange, known []workspaceRef, now time.Time) {
+func (v *resultsView) fill(cfg config.Config, exchanges []exchange, known []workspaceRef, now time.Time) {
 	if t := v.token; t != nil {
 		v.Token = &tokenView{
 			Type:      t.Type(), // x/oauth2 normalises Bitbucket's "bearer"
@@ -134,7 +135,7 @@ func (v *resultsView) fillRepos() {
 	}
 }
 
-func (v *resultsView) fillExchanges(cfg config, exchanges []exchange) {
+func (v *resultsView) fillExchanges(cfg config.Config, exchanges []exchange) {
 	tokenURL := cfg.TokenURL
 	v.Curl = []string{`curl -sS -X POST -u "$BITBUCKET_CONSUMER_KEY:$BITBUCKET_CONSUMER_SECRET" -d grant_type=client_credentials ` +
 		shellQuote(tokenURL)}

@@ -1,4 +1,43 @@
-package main
+// Package config resolves the app's configuration once, at start-up, from
+// its flags, config.json, a .env file and the environment. Load validates
+// every value and returns a Config, or an *Error saying what is wrong and
+// where; the command then exits with status 2, like a usage error.
+//
+// Precedence, lowest to highest: built-in defaults, config.json, .env, the
+// environment. An empty value counts as not set. .env, in the working
+// directory, is read, never applied to the process environment.
+//
+// Flags:
+//
+//	-config FILE  the JSON file (default config.json; a missing file is fine)
+//	-demo         use the built-in Bitbucket stand-in even with credentials
+//	-help         print the flags; Load returns flag.ErrHelp (exit status 0)
+//
+// Variables, in .env or the environment:
+//
+//	BITBUCKET_CONSUMER_KEY     the OAuth consumer's key
+//	BITBUCKET_CONSUMER_SECRET  its secret, never shown; without both: demo mode
+//	BITBUCKET_WORKSPACE        a workspace ID or {UUID}; empty: discovered
+//	PORT                       0 to 65535, 0 picks a free one (default 3000)
+//	HOST                       IP address or name to listen on (default 127.0.0.1)
+//	ALLOWED_HOSTS              host names served besides localhost,
+//	                           *.localhost and IP addresses, comma-separated:
+//	                           a name, .example.org (it and the names under
+//	                           it), *.example.org (only those under it)
+//	BITBUCKET_TOKEN_URL        default https://bitbucket.org/site/oauth2/access_token
+//	BITBUCKET_API_URL          default https://api.bitbucket.org/2.0
+//	BITBUCKET_TIMEOUT          for each call to Bitbucket, a Go duration
+//	                           from 1ms to 5m (default 10s)
+//
+// The two URLs must be http or https, without credentials, query or
+// fragment, and plain http only to localhost, 127.0.0.0/8 or [::1].
+//
+// config.json holds one object; every key is optional: consumerKey,
+// consumerSecret, workspace, port (a number or a string of digits),
+// tokenURL, apiURL and allowedHosts (a list, replaced by ALLOWED_HOSTS when
+// that is set). An unknown or repeated key, a byte-order mark or bytes that
+// are not UTF-8 are errors. No message repeats a secret.
+package config
 
 import (
 	"bytes"
@@ -23,17 +62,17 @@ import (
 	"bitbucket-client-credentials-sample/bitbucket"
 )
 
-// Defaults for Bitbucket Cloud. The token endpoint lives on bitbucket.org,
-// the REST API on api.bitbucket.org.
+// Where the app listens by default. Bitbucket's URLs and the timeout
+// default to package bitbucket's.
 const (
 	defaultHost = "127.0.0.1"
 	defaultPort = 3000
 )
 
-// config is everything the app needs, resolved and validated once at
+// Config is everything the app needs, resolved and validated once at
 // start-up. Handlers get the parts they need from it; none reads the
 // environment.
-type config struct {
+type Config struct {
 	ConsumerKey    string
 	ConsumerSecret string
 	Workspace      string // optional: discovered from /2.0/user/workspaces when empty
@@ -65,14 +104,15 @@ type config struct {
 	AllowedHosts []string
 }
 
-// configError is invalid configuration. run returns it and main exits with
-// status 2, like a command-line usage error.
-type configError struct{ msg string }
+// Error is invalid configuration: a message naming the file or variable
+// and the problem, on one line, never showing a secret. The command exits
+// with status 2 on it, like a command-line usage error.
+type Error struct{ msg string }
 
-func (e *configError) Error() string { return e.msg }
+func (e *Error) Error() string { return e.msg }
 
-func configErrorf(format string, args ...any) error {
-	return &configError{fmt.Sprintf(format, args...)}
+func errorf(format string, args ...any) error {
+	return &Error{fmt.Sprintf(format, args...)}
 }
 
 // fileConfig is the shape of config.json. Every key is optional.
@@ -91,11 +131,13 @@ var knownKeys = map[string]bool{
 	"allowedHosts": true,
 }
 
-// loadConfig resolves the configuration, lowest to highest precedence:
+// Load resolves the configuration, lowest to highest precedence:
 // built-in defaults, config.json, a .env file (never overriding a variable
 // that is already set), and the environment. Flags choose the config file
-// and demo mode.
-func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+// and demo mode. args are the command line, program name first; getenv
+// reads the environment; stderr gets the flags' usage and errors. It
+// returns an *Error for invalid configuration, and flag.ErrHelp for -help.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	fl := flag.NewFlagSet(progName(args), flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	configPath := fl.String("config", "config.json", "path of the JSON configuration `file`")
@@ -105,15 +147,15 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return config{}, err
+			return Config{}, err
 		}
-		return config{}, &configError{err.Error()}
+		return Config{}, &Error{err.Error()}
 	}
 	if fl.NArg() > 0 {
-		return config{}, configErrorf("unexpected argument %q (flags are -config PATH and -demo)", fl.Arg(0))
+		return Config{}, errorf("unexpected argument %q (flags are -config PATH and -demo)", fl.Arg(0))
 	}
 
-	c := config{
+	c := Config{
 		Host:     defaultHost,
 		Port:     defaultPort,
 		TokenURL: bitbucket.DefaultTokenURL,
@@ -125,13 +167,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	// 2. config.json. A missing file is fine: everything has a default or
 	// can come from the environment.
 	if err := c.readFile(*configPath); err != nil {
-		return config{}, err
+		return Config{}, err
 	}
 
 	// 3 and 4. The environment wins over .env, which wins over config.json.
 	dotenv, err := readDotenv(".env")
 	if err != nil {
-		return config{}, err
+		return Config{}, err
 	}
 	env := dotenv.lookup(getenv)
 	for _, s := range []struct {
@@ -152,25 +194,25 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		}
 		if s.check != nil {
 			if err := s.check(v); err != nil {
-				return config{}, configErrorf("%s=%s: %v", s.name, showValue(v), err)
+				return Config{}, errorf("%s=%s: %v", s.name, showValue(v), err)
 			}
 		}
 		*s.dst = v
 	}
 	if v := env("PORT"); v != "" {
 		if c.Port, err = parsePort(v); err != nil {
-			return config{}, configErrorf("PORT=%q: %v", v, err)
+			return Config{}, errorf("PORT=%q: %v", v, err)
 		}
 	}
 	if v := env("ALLOWED_HOSTS"); v != "" {
 		if c.AllowedHosts, err = parseAllowedHosts(v); err != nil {
-			return config{}, configErrorf("ALLOWED_HOSTS=%s: %v", quoteClipped(v), err)
+			return Config{}, errorf("ALLOWED_HOSTS=%s: %v", QuoteClipped(v), err)
 		}
 	}
 	if v := env("BITBUCKET_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Millisecond || d > 5*time.Minute {
-			return config{}, configErrorf("BITBUCKET_TIMEOUT=%q: want a Go duration from 1ms to 5m, such as 10s", v)
+			return Config{}, errorf("BITBUCKET_TIMEOUT=%q: want a Go duration from 1ms to 5m, such as 10s", v)
 		}
 		c.Timeout = d
 	}
@@ -215,22 +257,22 @@ func progName(args []string) string {
 }
 
 // readFile applies config.json on top of the defaults.
-func (c *config) readFile(path string) error {
+func (c *Config) readFile(path string) error {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return configErrorf("%s: %v", path, err)
+		return errorf("%s: %v", path, err)
 	}
 	// encoding/json would quietly turn bytes that are not UTF-8 into U+FFFD
 	// (so a secret pasted in another encoding would silently change), and
 	// it rejects a byte-order mark with a puzzling message.
 	if bytes.HasPrefix(data, utf8BOM) {
-		return configErrorf("%s: the file starts with a byte-order mark (EF BB BF): save it as UTF-8 without BOM", path)
+		return errorf("%s: the file starts with a byte-order mark (EF BB BF): save it as UTF-8 without BOM", path)
 	}
 	if at := invalidUTF8At(data); at >= 0 {
-		return configErrorf("%s: line %d is not valid UTF-8 (was the file saved in another encoding?): save it as UTF-8",
+		return errorf("%s: line %d is not valid UTF-8 (was the file saved in another encoding?): save it as UTF-8",
 			path, 1+bytes.Count(data[:at], []byte("\n")))
 	}
 	// Keys are checked exactly (encoding/json alone would accept
@@ -239,25 +281,25 @@ func (c *config) readFile(path string) error {
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&raw); err != nil {
-		return configErrorf("%s: %s", path, describeJSONError(data, err))
+		return errorf("%s: %s", path, describeJSONError(data, err))
 	}
 	if dec.More() {
-		return configErrorf("%s: unexpected data after the JSON object", path)
+		return errorf("%s: unexpected data after the JSON object", path)
 	}
 	for key := range raw {
 		if !knownKeys[key] {
-			return configErrorf("%s: unknown key %s (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL, allowedHosts)",
-				path, quoteClipped(key))
+			return errorf("%s: unknown key %s (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL, allowedHosts)",
+				path, QuoteClipped(key))
 		}
 	}
 	// encoding/json keeps the last of two equal keys without a word, so
 	// which value wins would depend on the order in the file.
 	if key, line, ok := duplicateKey(data); ok {
-		return configErrorf("%s: key %s appears twice (again on line %d): keep one", path, quoteClipped(key), line)
+		return errorf("%s: key %s appears twice (again on line %d): keep one", path, QuoteClipped(key), line)
 	}
 	var fc fileConfig
 	if err := json.Unmarshal(data, &fc); err != nil {
-		return configErrorf("%s: %s", path, describeJSONError(data, err))
+		return errorf("%s: %s", path, describeJSONError(data, err))
 	}
 	for _, f := range []struct {
 		key   string
@@ -276,7 +318,7 @@ func (c *config) readFile(path string) error {
 		}
 		if f.check != nil {
 			if err := f.check(*f.src); err != nil {
-				return configErrorf("%s: %s %s: %v", path, f.key, showValue(*f.src), err)
+				return errorf("%s: %s %s: %v", path, f.key, showValue(*f.src), err)
 			}
 		}
 		*f.dst = *f.src
@@ -289,7 +331,7 @@ func (c *config) readFile(path string) error {
 			}
 			e, err := checkAllowedHost(entry)
 			if err != nil {
-				return configErrorf("%s: allowedHosts entry %s: %v", path, quoteClipped(entry), err)
+				return errorf("%s: allowedHosts entry %s: %v", path, QuoteClipped(entry), err)
 			}
 			c.AllowedHosts = append(c.AllowedHosts, e)
 		}
@@ -297,7 +339,7 @@ func (c *config) readFile(path string) error {
 	if len(fc.Port) > 0 && string(fc.Port) != "null" {
 		port := strings.Trim(string(fc.Port), `"`)
 		if c.Port, err = parsePort(port); err != nil {
-			return configErrorf("%s: port %s: %v", path, clipShown(strings.Join(strings.Fields(string(fc.Port)), " ")), err)
+			return errorf("%s: port %s: %v", path, ClipShown(strings.Join(strings.Fields(string(fc.Port)), " ")), err)
 		}
 	}
 	return nil
@@ -401,11 +443,11 @@ func readDotenv(path string) (dotenvFile, error) {
 		return d, nil
 	}
 	if err != nil {
-		return d, configErrorf("%s: %v", d.path, err)
+		return d, errorf("%s: %v", d.path, err)
 	}
 	d.found = true
 	if bytes.HasPrefix(data, utf8BOM) {
-		return d, configErrorf("%s: the file starts with a byte-order mark (EF BB BF): save it as UTF-8 without BOM", d.path)
+		return d, errorf("%s: the file starts with a byte-order mark (EF BB BF): save it as UTF-8 without BOM", d.path)
 	}
 	if d.vars, err = godotenv.UnmarshalBytes(data); err != nil {
 		what := "is not NAME=value"
@@ -415,7 +457,7 @@ func readDotenv(path string) (dotenvFile, error) {
 		case strings.HasPrefix(msg, "unexpected character"):
 			what = "is not NAME=value (a name holds only letters, digits, _ and .)"
 		}
-		return d, configErrorf("%s: %s %s; the line is not shown here, since it may hold the secret",
+		return d, errorf("%s: %s %s; the line is not shown here, since it may hold the secret",
 			d.path, dotenvErrorLine(data), what)
 	}
 	return d, nil
@@ -493,12 +535,14 @@ func (d dotenvFile) lookup(getenv func(string) string) func(string) string {
 	}
 }
 
-// workspaceSlug matches a Bitbucket workspace ID (letters, digits, - and _)
-// or a workspace UUID in braces. Nothing else may reach an API path.
-var workspaceSlug = regexp.MustCompile(`^(?:[A-Za-z0-9][A-Za-z0-9_-]{0,62}|\{[0-9a-fA-F-]{36}\})$`)
+// WorkspaceID matches a Bitbucket workspace ID (letters, digits, - and _)
+// or a workspace UUID in braces. Nothing else may reach an API path: it
+// checks BITBUCKET_WORKSPACE here, and ?workspace= and the IDs Bitbucket
+// lists in the handlers.
+var WorkspaceID = regexp.MustCompile(`^(?:[A-Za-z0-9][A-Za-z0-9_-]{0,62}|\{[0-9a-fA-F-]{36}\})$`)
 
 func checkWorkspace(s string) error {
-	if !workspaceSlug.MatchString(s) {
+	if !WorkspaceID.MatchString(s) {
 		return errors.New("not a workspace ID (letters, digits, - and _) or {UUID}")
 	}
 	return nil
@@ -547,5 +591,5 @@ func showValue(s string) string {
 	if strings.Contains(s, "@") && strings.Contains(s, "://") {
 		return "(a URL that may hold credentials, not shown)"
 	}
-	return quoteClipped(s)
+	return QuoteClipped(s)
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -27,10 +27,11 @@ import (
 //   - the names listed in ALLOWED_HOSTS, for a name you chose yourself,
 //     such as a host name on your network or a reverse proxy's.
 //
-// webpack-dev-server, Vite and Jupyter do the same.
+// webpack-dev-server, Vite and Jupyter do the same. Command main's
+// withHostCheck middleware applies HostAllowed to every request.
 
 // checkAllowedHost validates one ALLOWED_HOSTS entry and returns it in the
-// form hostAllowed compares with: lower case, without a trailing dot. An
+// form HostAllowed compares with: lower case, without a trailing dot. An
 // entry is a host name or an IP address, optionally with a pattern prefix:
 //
 //	dev.example     exactly that name
@@ -90,12 +91,13 @@ type hostEntryError struct {
 }
 
 func (e *hostEntryError) Error() string {
-	return "entry " + quoteClipped(e.entry) + ": " + e.err.Error()
+	return "entry " + QuoteClipped(e.entry) + ": " + e.err.Error()
 }
 
-// requestHostName is the host name of a request's Host (host:port, [v6]:port
-// or a name alone), lower case and without a trailing dot.
-func requestHostName(hostport string) string {
+// HostName is the host name of a request's Host (host:port, [v6]:port
+// or a name alone), lower case and without a trailing dot: what
+// HostAllowed compares, and what a refusal names.
+func HostName(hostport string) string {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
@@ -105,10 +107,10 @@ func requestHostName(hostport string) string {
 	return strings.TrimSuffix(strings.ToLower(host), ".")
 }
 
-// hostAllowed reports whether the app serves a request for hostport (the
+// HostAllowed reports whether the app serves a request for hostport (the
 // request's Host). It resolves nothing: it looks at the name only.
-func hostAllowed(hostport string, allowed []string) bool {
-	host := requestHostName(hostport)
+func HostAllowed(hostport string, allowed []string) bool {
+	host := HostName(hostport)
 	if host == "" {
 		return false // only a client that is not a browser leaves Host out (HTTP/1.0)
 	}
@@ -150,23 +152,25 @@ func isLoopbackHost(host string) bool {
 	return err == nil && a.Unmap().IsLoopback()
 }
 
-// maxShown bounds how much of a value from a request or a file a message
+// MaxShown bounds how much of a value from a request or a file a message
 // repeats: enough to recognise it, not a way to fill a page or a log.
-const maxShown = 64
+// Configuration errors and the refusals of command main's middleware both
+// clip with it.
+const MaxShown = 64
 
-// quoteClipped quotes s for a message (Go syntax, so that a control
-// character cannot split a log line), clipped to maxShown bytes on a
+// QuoteClipped quotes s for a message (Go syntax, so that a control
+// character cannot split a log line), clipped to MaxShown bytes on a
 // character boundary.
-func quoteClipped(s string) string {
-	return strconv.Quote(clipShown(s))
+func QuoteClipped(s string) string {
+	return strconv.Quote(ClipShown(s))
 }
 
-// clipShown cuts s to maxShown bytes on a character boundary, marking the cut.
-func clipShown(s string) string {
-	if len(s) <= maxShown {
+// ClipShown cuts s to MaxShown bytes on a character boundary, marking the cut.
+func ClipShown(s string) string {
+	if len(s) <= MaxShown {
 		return s
 	}
-	cut := maxShown
+	cut := MaxShown
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
