@@ -99,8 +99,11 @@ func isTopLevelNavigation(r *http.Request) bool {
 	return r.Header.Get("Sec-Fetch-Mode") == "navigate" && (dest == "" || dest == "document")
 }
 
-// withRecovery turns a panic in a handler into a 500 page and a log line, so
-// one bad request cannot take the server down.
+// withRecovery turns a panic in a handler into the app's 500 page and one
+// structured log line with the stack. net/http already recovers a handler's
+// panic, so one bad request never takes the server down; but it only logs
+// the panic and drops the connection, so the browser shows a network error.
+// (A panic in another goroutine is not recovered by either: see call.)
 func withRecovery(pages *renderer, logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {

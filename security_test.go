@@ -26,9 +26,7 @@ func getAs(t *testing.T, f *fixture, host, path string, header map[string]string
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	client := &http.Client{Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s (Host %s): %v", path, host, err)
 	}

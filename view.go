@@ -122,13 +122,11 @@ func (v *resultsView) fillRepos() {
 		})
 	}
 	v.PageLabel = pageLabel(v.repos)
-	v.PrevURL = resultsURL(v.Workspace, pageParam(v.repos.Previous))
-	v.NextURL = resultsURL(v.Workspace, pageParam(v.repos.Next))
-	if v.repos.Previous == "" || v.PrevURL == "" {
-		v.PrevURL = ""
+	if p := v.repos.Previous; p != "" {
+		v.PrevURL = resultsURL(v.Workspace, pageParam(p)) // without a page value: the first page
 	}
-	if v.repos.Next == "" || pageParam(v.repos.Next) == "" {
-		v.NextURL = ""
+	if p := pageParam(v.repos.Next); p != "" {
+		v.NextURL = resultsURL(v.Workspace, p)
 	}
 	if len(values) > 0 {
 		v.Clone = cloneCommand(values[0])
@@ -198,40 +196,19 @@ func (v *resultsView) status() int {
 }
 
 // tokenJSON is the token endpoint's answer as the page shows it: the
-// fields Bitbucket sends, with the token itself masked.
+// fields Bitbucket sends, the token itself masked, text clipped.
 func tokenJSON(t *oauth2.Token) string {
-	var b strings.Builder
-	b.WriteString("{\n")
-	fields := []struct {
-		key string
-		val any
-	}{{"access_token", mask(t.AccessToken)}}
+	fields := map[string]any{"access_token": mask(t.AccessToken)}
 	for _, key := range []string{"token_type", "expires_in", "scope", "scopes", "state"} {
 		switch val := t.Extra(key).(type) {
-		case nil:
 		case string:
-			fields = append(fields, struct {
-				key string
-				val any
-			}{key, clip(val, 200)})
+			fields[key] = clip(val, 200)
 		case float64, bool:
-			fields = append(fields, struct {
-				key string
-				val any
-			}{key, val})
+			fields[key] = val
 		}
 	}
-	for i, f := range fields {
-		k, _ := json.Marshal(f.key)
-		val, _ := json.Marshal(f.val)
-		fmt.Fprintf(&b, "  %s: %s", k, val)
-		if i < len(fields)-1 {
-			b.WriteString(",")
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("}")
-	return b.String()
+	b, _ := json.MarshalIndent(fields, "", "  ") // keys in alphabetical order
+	return string(b)
 }
 
 // pageLabel says which page this is, only from what the answer says: page
