@@ -115,10 +115,17 @@ func explain(ctx context.Context, err error) *stepView {
 			"(AuthStyle: oauth2.AuthStyleInHeader)."
 	case isToken && (e.Code == "unsupported_grant_type" || strings.Contains(desc, "grant type")):
 		v.Hint = "Send grant_type=client_credentials in a form-encoded body (clientcredentials.Config does)."
-	case isToken && (e.Code == "invalid_client" || e.Code == "unauthorized_client"):
+	case isToken && (e.Code == "invalid_client" || strings.Contains(desc, "invalid oauth client credentials")):
 		v.Hint = hintCredentials
+	case isToken && e.Code == "unauthorized_client":
+		v.Hint = "Bitbucket will not let this consumer use the client credentials grant. Check in Workspace settings → " +
+			"OAuth consumers that it is a private consumer of this workspace."
 	case e.Status == http.StatusProxyAuthRequired, html && (e.Status == 401 || e.Status == 403):
 		v.Hint = hintProxy
+	case e.Status == http.StatusTooManyRequests && isToken:
+		v.RetryLater = true
+		v.Hint = "Rate limited at the token request. Bitbucket does not document this endpoint's limit; the app asks " +
+			"for a token once per lifetime, so wait a few minutes before reloading. It is likely to pass."
 	case e.Status == http.StatusTooManyRequests:
 		v.RetryLater = true
 		v.Hint = "Rate limited at " + e.Step + ". Bitbucket counts requests per identity across /2.0/ (1,000 an hour, " +
@@ -142,7 +149,7 @@ func explain(ctx context.Context, err error) *stepView {
 		v.Hint = "Bitbucket did not accept the access token."
 	case e.Status == http.StatusForbidden && len(v.Permissions) > 0:
 		v.Hint = "Edit the consumer in Workspace settings → OAuth consumers, tick " + strings.Join(v.Permissions, " and ") +
-			", save, and reload: the app asks for a new token, and a token keeps the permissions it was issued with."
+			", save, and restart the app: the token it holds keeps the permissions it was issued with."
 	case e.Status == http.StatusForbidden:
 		v.Hint = "The token may not reach this. A consumer owned by a personal workspace reaches only that workspace."
 	case e.Status == http.StatusNotFound && strings.HasPrefix(e.Message, "No workspace"):

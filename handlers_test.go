@@ -125,7 +125,7 @@ func TestLandingShowsConfigurationWithoutTheSecret(t *testing.T) {
 	r := f.get("/")
 	for _, want := range []string{
 		"Bitbucket mode", f.cfg.TokenURL, f.cfg.APIURL, "demo-labs", mask(testKey), "never shown",
-		"This is a private consumer", "Account: Read", "Workspace membership: Read", "Repositories: Read",
+		"This is a private consumer", "Account: Read", "Repositories: Read", "BITBUCKET_WORKSPACE",
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("landing page lacks %q", want)

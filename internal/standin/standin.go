@@ -45,7 +45,7 @@
 //     and links carrying HTML, script or shell syntax.
 //
 // Each Fault's comment says the exact answer it produces. How the stand-in
-// differs from Bitbucket is listed in the README.
+// differs from Bitbucket is listed in docs/standin.md.
 package standin
 
 import (
