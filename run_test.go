@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -287,5 +291,51 @@ func TestRunHelp(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "-demo") {
 		t.Errorf("-help does not print the flags:\n%s", stderr.String())
+	}
+}
+
+// TestDemoWalkthrough follows the README's demo walkthrough word for word:
+// the export lines and curl commands the results page prints, run in a
+// shell while the app runs, get a token and a page of repositories from the
+// stand-in.
+func TestDemoWalkthrough(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("no curl on this machine")
+	}
+	r := startRun(t, nil)
+	page := r.get("/oauth-callback").body
+	var blocks []string
+	for _, m := range regexp.MustCompile(`(?s)<pre><code>(.*?)</code></pre>`).FindAllStringSubmatch(page, -1) {
+		blocks = append(blocks, strings.TrimSpace(html.UnescapeString(m[1])))
+	}
+	find := func(part string) string {
+		for _, b := range blocks {
+			if strings.Contains(b, part) {
+				return b
+			}
+		}
+		t.Fatalf("the page prints no command with %q; it prints %q", part, blocks)
+		return ""
+	}
+	exports := find("export BITBUCKET_CONSUMER_KEY=")
+	tokenCurl := find("curl -sS -X POST")
+	reposCurl := find("/2.0/repositories/")
+	shell := func(script string) string {
+		out, err := exec.Command("sh", "-c", script).CombinedOutput()
+		if err != nil {
+			t.Fatalf("sh -c %q: %v\n%s", script, err, out)
+		}
+		return string(out)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if out := shell(exports + "\n" + tokenCurl); json.Unmarshal([]byte(out), &tok) != nil || tok.AccessToken == "" {
+		t.Fatalf("the token command printed %q, want JSON with an access_token", out)
+	}
+	out := shell("export BITBUCKET_ACCESS_TOKEN=" + tok.AccessToken + "\n" + reposCurl)
+	if !strings.Contains(out, `"full_name": "bitbucket-demo/api-gateway"`) && !strings.Contains(out, `"full_name":"bitbucket-demo/api-gateway"`) {
+		t.Errorf("the repositories command printed %.300q, want a page of the demo repositories", out)
 	}
 }
