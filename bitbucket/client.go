@@ -86,7 +86,7 @@ func (c *Client) get(ctx context.Context, u string, v any) error {
 func (c *Client) do(ctx context.Context, u string, tok *oauth2.Token, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return c.tokens.clean(&Error{Step: "GET " + u, Err: err, cause: err.Error()})
+		return c.tokens.clean(&Error{Step: "GET " + u, Err: err})
 	}
 	e := &Error{Step: "GET " + req.URL.EscapedPath()}
 	req.Header.Set("Accept", "application/json")
@@ -94,7 +94,7 @@ func (c *Client) do(ctx context.Context, u string, tok *oauth2.Token, v any) err
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		e.Err, e.cause = err, err.Error()
+		e.Err = err
 		return c.tokens.clean(e)
 	}
 	defer drainAndClose(resp.Body)
@@ -102,19 +102,16 @@ func (c *Client) do(ctx context.Context, u string, tok *oauth2.Token, v any) err
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 	switch {
 	case err != nil:
-		e.Err, e.cause = err, err.Error()
+		e.Err = err
 	case len(body) > MaxBody:
 		e.Err = ErrTooLarge
-		e.cause = e.Err.Error()
 	case resp.StatusCode != http.StatusOK:
 		e.parse(resp.Header, body)
 	default:
-		if err := json.Unmarshal(body, v); err != nil {
-			e.Message, e.Err, e.cause = "the answer was not the JSON expected", err, err.Error()
-			e.Body = string(body)
-		} else {
+		if e.Err = json.Unmarshal(body, v); e.Err == nil {
 			return nil
 		}
+		e.Message, e.Body = "the answer was not the JSON expected", string(body)
 	}
 	return c.tokens.clean(e)
 }
@@ -252,7 +249,7 @@ type Error struct {
 	Body        string   // a snippet of an answer that was not the JSON expected
 	Retried     bool     // a 401 to a token issued moments before
 	Err         error    // the cause, for errors.Is and errors.As (not for showing: it may hold upstream text)
-	cause       string   // Err's text, cleaned
+	cause       string   // Err's text, cleaned; not RetrieveError's, which holds the whole body
 }
 
 func (e *Error) Error() string {
@@ -315,6 +312,9 @@ func (s *TokenSource) clean(e *Error) *Error {
 	s.mu.Lock()
 	secrets := append(append([]string(nil), s.secret...), s.held...)
 	s.mu.Unlock()
+	if re := (*oauth2.RetrieveError)(nil); e.Err != nil && !errors.As(e.Err, &re) {
+		e.cause = e.Err.Error()
+	}
 	for _, p := range []*string{&e.Step, &e.Code, &e.Message, &e.Detail, &e.Body, &e.cause} {
 		*p = clip(redact(clip(*p, 4096), secrets), 300) // the first clip bounds the work on a huge body
 	}

@@ -139,7 +139,7 @@ func (s *TokenSource) Get(ctx context.Context) (*oauth2.Token, Origin, error) {
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		return nil, origin, &Error{Step: s.step, Err: ctx.Err(), cause: "stopped waiting: " + ctx.Err().Error()}
+		return nil, origin, &Error{Step: s.step, Err: ctx.Err(), cause: "stopped waiting: " + ctx.Err().Error()} // nothing to clean
 	}
 	if f.err != nil {
 		s.mu.Lock()
@@ -242,9 +242,6 @@ func (s *TokenSource) tokenError(err error, timedOut bool) *Error {
 		e.Status, e.Message = http.StatusOK, "the answer was not JSON"
 	case timedOut:
 		e.Err = errors.Join(context.DeadlineExceeded, err)
-	}
-	if re == nil { // RetrieveError's own text holds the whole body: leave it out
-		e.cause = err.Error()
 	}
 	return s.clean(e)
 }
