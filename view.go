@@ -92,6 +92,9 @@ func (v *resultsView) fill(cfg config.Config, exchanges []exchange, known []work
 			v.Notes = append(v.Notes, "Reused the cached access token: no token request. It expires at "+v.Token.ExpiresAt+".")
 		case bitbucket.Shared:
 			v.Notes = append(v.Notes, "Another page load was already asking for a token; this one waited for that request.")
+		case bitbucket.Renewing:
+			v.Notes = append(v.Notes, "The token is due for renewal: this page load used it, still valid, and started its renewal "+
+				"in the background. The next page load gets the new token.")
 		}
 		v.NoWorkspace = v.Workspace == "" && v.DiscoveryError == nil
 	}

@@ -29,6 +29,7 @@ const (
 	// (a token that never expires), and a huge or overflowing value must not
 	// mean "never renew" either.
 	unknownLifetime = 5 * time.Minute
+	freshFor        = time.Minute // a token this young, itself a replacement, is not dropped after a 401
 	minLifetime     = 30 * time.Second
 	maxLifetime     = 24 * time.Hour
 )
@@ -37,9 +38,10 @@ const (
 type Origin int
 
 const (
-	Reused  Origin = iota // the cached token (or a remembered failure): no token request
-	Fetched               // this call made the token request
-	Shared                // this call waited for a token request another call made
+	Reused   Origin = iota // the cached token (or a remembered failure): no token request
+	Fetched                // this call made the token request
+	Shared                 // this call waited for a token request another call made
+	Renewing               // the token is due for renewal: this call got it, still valid, and started the renewal
 )
 
 // TokenSource hands out Bitbucket access tokens: one per process, safe for
@@ -65,9 +67,10 @@ type TokenSource struct {
 	fetch     *fetch // the fetch in flight, or nil
 	failed    error  // the last fetch's failure, given out until failUntil
 	failUntil time.Time
-	dropped   bool     // the current token was dropped after a 401: the next one replaces it
-	replaced  bool     // the current token replaced one Bitbucket rejected
-	held      []string // recent access tokens, removed from any upstream text
+	dropped   bool      // the current token was dropped after a 401: the next one replaces it
+	replaced  bool      // the current token replaced one Bitbucket rejected
+	issuedAt  time.Time // when the current token came
+	held      []string  // recent access tokens, removed from any upstream text
 }
 
 type fetch struct {
@@ -109,10 +112,11 @@ func (s *TokenSource) Token() (*oauth2.Token, error) {
 	return tok, err
 }
 
-// Get returns the cached token, or fetches a new one when there is none or
-// it is due for renewal. ctx bounds only how long this caller waits: the
-// fetch goes on for the others. Its values (not its cancellation) reach the
-// token request, so an http.RoundTripper can tell which caller started it.
+// Get returns the cached token, or fetches a new one when there is none.
+// A token due for renewal but still valid is returned at once, and renewed
+// in the background. ctx bounds only how long this caller waits: the fetch
+// goes on for the others. Its values (not its cancellation) reach the token
+// request, so an http.RoundTripper can tell which caller started it.
 // Errors are *Error.
 func (s *TokenSource) Get(ctx context.Context) (*oauth2.Token, Origin, error) {
 	s.mu.Lock()
@@ -134,21 +138,21 @@ func (s *TokenSource) Get(ctx context.Context) (*oauth2.Token, Origin, error) {
 		s.fetch = f
 		go s.run(ctx, f)
 	}
+	if tok := s.validLocked(); tok != nil { // no caller waits while the token still works
+		defer s.mu.Unlock()
+		if origin == Fetched {
+			return tok, Renewing, nil
+		}
+		return tok, Reused, nil
+	}
 	s.mu.Unlock()
 
 	select {
 	case <-f.done:
+		return f.tok, origin, f.err
 	case <-ctx.Done():
 		return nil, origin, &Error{Step: s.step, Err: ctx.Err(), cause: "stopped waiting: " + ctx.Err().Error()} // nothing to clean
 	}
-	if f.err != nil {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if tok := s.validLocked(); tok != nil { // a failed renewal: the token still works
-			return tok, Reused, nil
-		}
-	}
-	return f.tok, origin, f.err
 }
 
 // validLocked returns the current token if it has not expired yet.
@@ -188,7 +192,7 @@ func (s *TokenSource) run(caller context.Context, f *fetch) {
 		now := s.now()
 		t.Expiry = now.Add(lifetime)
 		s.tok, s.renewAt = &t, now.Add(lifetime-min(RenewMargin, lifetime/2))
-		s.replaced, s.dropped, s.failed = s.dropped, false, nil
+		s.replaced, s.dropped, s.failed, s.issuedAt = s.dropped, false, nil, now
 		s.held = append(s.held[max(0, len(s.held)-7):], t.AccessToken)
 		f.tok = s.tok
 	}
@@ -207,16 +211,17 @@ func tokenLifetime(tok *oauth2.Token, now time.Time) time.Duration {
 
 // Invalidate drops tok after Bitbucket answered 401 to it, and reports
 // whether a retry with a new token makes sense. It does not when tok itself
-// replaced a rejected token: a 401 to a token issued moments ago means the
-// endpoint does not take this kind of token, and fetching again would cost a
-// token request per call. (x/oauth2's Transport ignores 401s.)
+// replaced a rejected token less than a minute ago: a 401 to a token issued
+// moments ago means the endpoint does not take this kind of token, and
+// fetching again would cost a token request per call. (x/oauth2's Transport
+// ignores 401s.)
 func (s *TokenSource) Invalidate(tok *oauth2.Token) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tok != tok {
 		return true // already replaced by a newer token
 	}
-	if s.replaced {
+	if s.replaced && s.now().Before(s.issuedAt.Add(freshFor)) {
 		return false
 	}
 	s.tok, s.dropped = nil, true

@@ -31,17 +31,22 @@ func TestTokenIsCachedAndRenewedBeforeExpiry(t *testing.T) {
 	for _, step := range []struct {
 		advance time.Duration
 		want    bitbucket.Origin
-		reqs    int
 	}{
-		{time.Hour, bitbucket.Reused, 1},
-		{7200*time.Second - bitbucket.RenewMargin - time.Hour - 2*time.Second, bitbucket.Reused, 1}, // just before the margin
-		{2 * time.Second, bitbucket.Fetched, 2},                                                     // inside it: renewed
-		{time.Second, bitbucket.Reused, 2},
+		{time.Hour, bitbucket.Reused},
+		{7200*time.Second - bitbucket.RenewMargin - time.Hour - 2*time.Second, bitbucket.Reused}, // just before the margin
+		{2 * time.Second, bitbucket.Renewing},                                                    // inside it: still valid, renewed in the background
 	} {
 		clock.Advance(step.advance)
-		if _, origin, err := ts.Get(ctx); err != nil || origin != step.want || f.tokenRequests() != step.reqs {
-			t.Errorf("after %v more: origin %v, err %v, %d token requests; want %v and %d", step.advance, origin, err, f.tokenRequests(), step.want, step.reqs)
+		if tok, origin, err := ts.Get(ctx); err != nil || origin != step.want || tok != first {
+			t.Errorf("after %v more: origin %v, err %v; want %v and the first token", step.advance, origin, err, step.want)
 		}
+	}
+	eventually(t, "the renewed token", func() bool {
+		tok, origin, err := ts.Get(ctx)
+		return err == nil && tok != first && origin == bitbucket.Reused
+	})
+	if n := f.tokenRequests(); n != 2 {
+		t.Errorf("%d token requests, want 2", n)
 	}
 	if ua := f.userAgent[0]; ua != "bitbucket-test/1.0" {
 		t.Errorf("token request User-Agent %q", ua)
@@ -75,10 +80,8 @@ func TestTokenLifetimeFromExpiry(t *testing.T) {
 				t.Fatalf("renewed too early: %d token requests", n)
 			}
 			clock.Advance(4 * time.Second)
-			ts.Get(context.Background()) //nolint:errcheck
-			if n := f.tokenRequests(); n != 2 {
-				t.Fatalf("not renewed %v after the fetch: %d token requests", c.renewAfter+2*time.Second, n)
-			}
+			ts.Get(context.Background()) //nolint:errcheck // starts the renewal
+			eventually(t, "the renewal", func() bool { return f.tokenRequests() == 2 })
 		})
 	}
 }
@@ -219,21 +222,47 @@ func TestFailureIsRememberedForTheBackoff(t *testing.T) {
 func TestFailedRenewalKeepsTheValidToken(t *testing.T) {
 	f, clock := newFake(t), newClock()
 	ts := bitbucket.NewTokenSource(f.config(clock.Now))
-	tok, _, _ := ts.Get(context.Background())
+	ctx := context.Background()
+	tok, _, _ := ts.Get(ctx)
+	f.mu.Lock()
 	f.reply = func(int) (int, string, string) { return http.StatusInternalServerError, "text/plain", "oops" }
+	f.mu.Unlock()
 
 	clock.Advance(7200*time.Second - 30*time.Second) // due for renewal, still valid
-	got, _, err := ts.Get(context.Background())
-	if err != nil || got != tok {
-		t.Fatalf("renewal failed: got %v, %v; want the current token", got, err)
+	if got, origin, err := ts.Get(ctx); err != nil || got != tok || origin != bitbucket.Renewing {
+		t.Fatalf("due for renewal: %v, %v, %v; want the current token, Renewing", got, origin, err)
 	}
-	clock.Advance(bitbucket.FailureBackoff + time.Second) // renewal tried again, fails again
-	if got, _, err = ts.Get(context.Background()); err != nil || got != tok || f.tokenRequests() != 3 {
-		t.Fatalf("second renewal: %v, %v, %d requests", got, err, f.tokenRequests())
+	eventually(t, "the renewal", func() bool { return f.tokenRequests() == 2 })
+	for range 3 { // the renewal failed: the token still works
+		if got, _, err := ts.Get(ctx); err != nil || got != tok {
+			t.Fatalf("after a failed renewal: %v, %v; want the current token", got, err)
+		}
 	}
 	clock.Advance(time.Minute) // expired now
-	if _, _, err = ts.Get(context.Background()); err == nil {
+	if _, _, err := ts.Get(ctx); err == nil {
 		t.Fatal("an expired token was handed out")
+	}
+}
+
+// While a still-valid token is renewed, no caller waits for the renewal,
+// even when the token endpoint hangs.
+func TestRenewalDoesNotMakeCallersWait(t *testing.T) {
+	f, clock := newFake(t), newClock()
+	ts := bitbucket.NewTokenSource(f.config(clock.Now))
+	tok, _, _ := ts.Get(context.Background())
+	release := make(chan struct{})
+	defer close(release)
+	f.mu.Lock()
+	f.release = release // the renewal hangs
+	f.mu.Unlock()
+	clock.Advance(7200*time.Second - 30*time.Second)
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		got, _, err := ts.Get(ctx)
+		cancel()
+		if err != nil || got != tok {
+			t.Fatalf("call %d during the renewal: %v, %v; want the current token at once", i, got, err)
+		}
 	}
 }
 
