@@ -122,8 +122,14 @@ func TestCloneCommand(t *testing.T) {
 		{"option injection", repo("x", "--upload-pack=touch/x"), ""},
 		{"another scheme", repo("x", "team/x", bitbucket.NamedLink{Name: "https", Href: "ext::sh -c touch% /tmp/pwned"}), ""},
 		{"path traversal", repo("x", "team/..", bitbucket.NamedLink{Name: "https", Href: "https://bitbucket.org/../../x.git"}), ""},
+		{"another host", repo("x", "team/x", bitbucket.NamedLink{Name: "https", Href: "https://evil.example/team/x.git"}), ""},
+		{"plain http to another host", repo("x", "team/x", bitbucket.NamedLink{Name: "https", Href: "http://evil.example:8080/team/x.git"}), ""},
+		{"plain http to bitbucket.org", repo("x", "team/x", bitbucket.NamedLink{Name: "https", Href: "http://bitbucket.org/team/x.git"}), ""},
+		{"the API's own host on loopback", repo("x", "team/x", bitbucket.NamedLink{Name: "https", Href: "http://me@127.0.0.1:7990/team/x.git"}),
+			`git clone "http://x-token-auth:${BITBUCKET_ACCESS_TOKEN}@127.0.0.1:7990/team/x.git"`},
+		{"braces", repo("x", "team/${HOME}"), ""},
 	} {
-		if got := cloneCommand(c.repo); got != c.want {
+		if got := cloneCommand(c.repo, "127.0.0.1:7990"); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}

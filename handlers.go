@@ -84,9 +84,12 @@ func handleCallback(client *bitbucket.Client, disc *discovery, cfg config.Config
 		rec := &recorder{}
 		ctx, cancel := context.WithTimeout(withRecorder(r.Context(), rec), pageBudget(cfg.Timeout))
 		defer cancel()
-		v := &resultsView{Query: q, Workspace: q.workspace, WorkspaceSource: "chosen on this page"}
+		v := &resultsView{Query: q, Workspace: q.workspace, WorkspaceSource: "chosen on this page", redact: client.Tokens().Redact}
 		defer func() { // whatever happened, show it
-			v.fill(cfg, rec.list(), disc.known(v.token), now())
+			if v.known == nil {
+				v.known = disc.known(v.token)
+			}
+			v.fill(cfg, rec.list(), now())
 			for _, s := range v.failures() {
 				logger.Warn("step failed", "error", s.logText)
 			}
@@ -108,6 +111,7 @@ func handleCallback(client *bitbucket.Client, disc *discovery, cfg config.Config
 		}
 		if v.Workspace == "" {
 			list, err := disc.run(ctx, client, tok)
+			v.known = list
 			if err != nil {
 				v.DiscoveryError = explain(ctx, err)
 				return

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"encoding/base64"
+	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"bitbucket-client-credentials-sample/internal/config"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
 
@@ -118,7 +123,7 @@ func TestShellSyntaxNeverReachesACommand(t *testing.T) {
 	f.bb.SetFault(standin.RepositoriesAPI, standin.APIShellData)
 	r := mustLoad(t, f, "/oauth-callback")
 	for _, cmd := range regexp.MustCompile(`(?s)<pre><code>(.*?)</code></pre>`).FindAllStringSubmatch(r.body, -1) {
-		for _, bad := range []string{"touch", "$(id)", "`", "&amp;&amp;", "|", "upload-pack"} {
+		for _, bad := range []string{"touch", "$(id)", "${HOME}", "`", "&amp;&amp;", "|", "upload-pack"} {
 			if strings.Contains(cmd[1], bad) {
 				t.Errorf("a command holds %q: %s", bad, cmd[1])
 			}
@@ -167,5 +172,44 @@ func TestPanicInAnAPICallIsAFailedStep(t *testing.T) {
 	}
 	if !strings.Contains(f.logs.String(), "boom in the transport") {
 		t.Error("the panic is not in the log")
+	}
+}
+
+// An upstream may put the credentials anywhere it likes: in a redirect's
+// Location, in next, in the token answer's extra fields, in names, links
+// and clone URLs. None of it reaches a page or a log line.
+func TestCredentialsInAnyUpstreamField(t *testing.T) {
+	t.Parallel()
+	const token = "hostile-token-0123456789abcdefghijklmnopqrstuvwxyz"
+	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(testKey) + ":" + url.QueryEscape(testSecret)))
+	echo := url.QueryEscape(token) + "-" + url.PathEscape(testSecret) + "-" + html.EscapeString(testSecret) + "-" + basic
+	var upstream *httptest.Server
+	upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/site/oauth2/access_token":
+			fmt.Fprintf(w, `{"access_token":%q,"token_type":"bearer","expires_in":7200,"scope":%q,"state":%q}`, token, testSecret, token)
+		case r.URL.Path == "/2.0/workspaces/ws":
+			fmt.Fprintf(w, `{"slug":"ws","name":%q,"uuid":%q,"links":{"html":{"href":%q}}}`, "name "+echo, token, "https://bitbucket.org/ws?t="+echo)
+		case r.URL.Path == "/2.0/repositories/ws" && r.URL.Query().Get("page") == "":
+			http.Redirect(w, r, "/2.0/repositories/ws?page=2&t="+url.QueryEscape(token), http.StatusFound) // same origin: followed
+		case r.URL.Path == "/2.0/repositories/ws":
+			fmt.Fprintf(w, `{"values":[{"name":%q,"full_name":%q,"description":%q,"links":{"html":{"href":%q},"clone":[{"name":"https","href":%q}]}}],"next":%q}`,
+				"r", "ws/"+token, echo, upstream.URL+"/ws/r?t="+token, upstream.URL+"/ws/"+token+".git", upstream.URL+"/2.0/repositories/ws?page="+token)
+		}
+	}))
+	t.Cleanup(upstream.Close)
+	f := newFixture(t, withWorkspace("ws"), func(c *config.Config) {
+		c.TokenURL, c.APIURL = upstream.URL+"/site/oauth2/access_token", upstream.URL+"/2.0"
+	})
+	r := f.get("/oauth-callback")
+	for where, text := range map[string]string{"the page": r.body, "the log": f.logs.String()} {
+		if strings.Contains(text, token) || strings.Contains(text, url.PathEscape(testSecret)) || strings.Contains(text, basic) ||
+			strings.Contains(text, html.EscapeString(html.EscapeString(testSecret))) {
+			t.Errorf("%s holds a credential", where)
+		}
+	}
+	if !strings.Contains(r.body, "[redacted]") {
+		t.Error("nothing was redacted: did the fields reach the page at all?")
 	}
 }

@@ -170,13 +170,15 @@ func newServer(cfg config.Config, logger *slog.Logger, now func() time.Time, tra
 	if transport != nil {
 		httpClient.Transport = transport
 	}
-	httpClient.Transport = &tracingTransport{next: httpClient.Transport, log: logger}
+	tracing := &tracingTransport{next: httpClient.Transport, log: logger}
+	httpClient.Transport = tracing
 	// One client, and so one token source, for the whole process.
 	client := bitbucket.NewClient(bitbucket.Config{
 		Key: cfg.ConsumerKey, Secret: cfg.ConsumerSecret,
 		TokenURL: cfg.TokenURL, APIURL: cfg.APIURL,
 		HTTPClient: httpClient, UserAgent: userAgent, Now: now,
 	})
+	tracing.redact = client.Tokens().Redact
 	if url.QueryEscape(cfg.ConsumerKey) != cfg.ConsumerKey || url.QueryEscape(cfg.ConsumerSecret) != cfg.ConsumerSecret {
 		logger.Warn("the consumer key or secret holds characters that golang.org/x/oauth2 form-encodes before " +
 			"Basic-encoding them (RFC 6749 §2.3.1), while curl -u sends them raw; Bitbucket does not document which it expects")
@@ -251,7 +253,7 @@ func logStart(ln net.Listener, cfg config.Config, logger *slog.Logger, stdout io
 	}
 	if cfg.Demo {
 		logger.Info("demo mode: using the built-in Bitbucket stand-in", "reason", cfg.DemoReason,
-			"stand-in", cfg.TokenURL, "switch", "put BITBUCKET_CONSUMER_KEY and BITBUCKET_CONSUMER_SECRET in .env and restart")
+			"token_url", cfg.TokenURL, "api_url", cfg.APIURL, "switch", "put BITBUCKET_CONSUMER_KEY and BITBUCKET_CONSUMER_SECRET in .env and restart")
 	} else {
 		logger.Info("bitbucket mode", "token_url", cfg.TokenURL, "api_url", cfg.APIURL,
 			"consumer_key", mask(cfg.ConsumerKey), "switch", "run with -demo to use the built-in stand-in")

@@ -65,8 +65,9 @@ func (r *recorder) list() []exchange {
 // or records a credential: Basic credentials are redacted whole, a Bearer
 // token is masked.
 type tracingTransport struct {
-	next http.RoundTripper
-	log  *slog.Logger
+	next   http.RoundTripper
+	log    *slog.Logger
+	redact func(string) string // set once the token source exists: a URL from upstream (a redirect's) may hold a credential
 }
 
 func (t *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -75,7 +76,7 @@ func (t *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp, err := t.next.RoundTrip(req)
 	e := &exchange{
 		Method:   req.Method,
-		URL:      clip(req.URL.Redacted(), 300),
+		URL:      clip(t.redact(req.URL.Redacted()), 300),
 		Auth:     describeAuth(req.Header.Get("Authorization")),
 		Start:    start,
 		Duration: time.Since(start),

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -30,6 +31,8 @@ type resultsView struct {
 
 	token     *oauth2.Token
 	origin    bitbucket.Origin
+	redact    func(string) string // removes credentials from upstream text (an echo may hold them)
+	known     []workspaceRef      // the workspaces discovery listed with this token
 	workspace bitbucket.Workspace
 	repos     bitbucket.Page[bitbucket.Repository]
 
@@ -76,15 +79,18 @@ type exchangeView struct {
 	Failed                              bool
 }
 
-func (v *resultsView) fill(cfg config.Config, exchanges []exchange, known []workspaceRef, now time.Time) {
+// text is upstream text as the page shows it: without credentials, clipped.
+func (v *resultsView) text(s string, n int) string { return clip(v.redact(s), n) }
+
+func (v *resultsView) fill(cfg config.Config, exchanges []exchange, now time.Time) {
 	if t := v.token; t != nil {
 		v.Token = &tokenView{
 			Type:      t.Type(), // x/oauth2 normalises Bitbucket's "bearer"
-			Scopes:    clip(bitbucket.Scopes(t), 200),
+			Scopes:    v.text(bitbucket.Scopes(t), 200),
 			ExpiresAt: t.Expiry.UTC().Format("2006-01-02 15:04:05 UTC"),
 			ExpiresIn: t.Expiry.Sub(now).Round(time.Second).String(),
 			Masked:    mask(t.AccessToken),
-			JSON:      tokenJSON(t),
+			JSON:      v.tokenJSON(t),
 			Fetched:   v.origin == bitbucket.Fetched,
 		}
 		switch v.origin {
@@ -99,10 +105,10 @@ func (v *resultsView) fill(cfg config.Config, exchanges []exchange, known []work
 		v.NoWorkspace = v.Workspace == "" && v.DiscoveryError == nil
 	}
 	if ws := v.workspace; v.WorkspaceError == nil && ws.Slug != "" {
-		v.WorkspaceInfo = &workspaceView{Name: clip(ws.Name, 200), Slug: clip(ws.Slug, 100), UUID: clip(ws.UUID, 40),
-			IsPrivate: ws.IsPrivate, Link: safeLink(ws.Links.HTML.Href), Created: bbDate(ws.CreatedOn)}
+		v.WorkspaceInfo = &workspaceView{Name: v.text(ws.Name, 200), Slug: v.text(ws.Slug, 100), UUID: v.text(ws.UUID, 40),
+			IsPrivate: ws.IsPrivate, Link: safeLink(v.redact(ws.Links.HTML.Href)), Created: bbDate(v.text(ws.CreatedOn, 40))}
 	}
-	for _, ws := range known[:min(len(known), maxWorkspaces)] {
+	for _, ws := range v.known[:min(len(v.known), maxWorkspaces)] {
 		current := ws.Slug == v.Workspace || strings.EqualFold(ws.UUID, v.Workspace) || ws.Slug == v.workspace.Slug
 		v.Switch = append(v.Switch, switchLink{Slug: ws.Slug, URL: resultsURL(ws.Slug, ""), Current: current})
 	}
@@ -110,29 +116,37 @@ func (v *resultsView) fill(cfg config.Config, exchanges []exchange, known []work
 		v.Switch = nil
 	}
 	if v.Workspace != "" && v.ReposError == nil && v.token != nil {
-		v.fillRepos()
+		v.fillRepos(cfg.APIURL)
 	}
 	v.fillExchanges(cfg, exchanges)
 }
 
-func (v *resultsView) fillRepos() {
+func (v *resultsView) fillRepos(apiURL string) {
 	values := v.repos.Values[:min(len(v.repos.Values), perPage)]
 	for _, r := range values {
 		v.Repos = append(v.Repos, repoView{
-			Name: clip(r.Name, 100), FullName: clip(r.FullName, 200), Link: safeLink(r.Links.HTML.Href),
-			IsPrivate: r.IsPrivate, Language: clip(r.Language, 40), Updated: bbDate(r.UpdatedOn),
-			Description: clip(r.Description, 300),
+			Name: v.text(r.Name, 100), FullName: v.text(r.FullName, 200), Link: safeLink(v.redact(r.Links.HTML.Href)),
+			IsPrivate: r.IsPrivate, Language: v.text(r.Language, 40), Updated: bbDate(v.text(r.UpdatedOn, 40)),
+			Description: v.text(r.Description, 300),
 		})
 	}
 	v.PageLabel = pageLabel(v.repos)
 	if p := v.repos.Previous; p != "" {
-		v.PrevURL = resultsURL(v.Workspace, pageParam(p)) // without a page value: the first page
+		v.PrevURL = resultsURL(v.Workspace, pageParam(v.redact(p))) // without a page value: the first page
 	}
-	if p := pageParam(v.repos.Next); p != "" {
+	if p := pageParam(v.redact(v.repos.Next)); p != "" {
 		v.NextURL = resultsURL(v.Workspace, p)
 	}
 	if len(values) > 0 {
-		v.Clone = cloneCommand(values[0])
+		r := values[0]
+		r.FullName = v.redact(r.FullName)
+		r.Links.Clone = nil
+		for _, l := range values[0].Links.Clone {
+			r.Links.Clone = append(r.Links.Clone, bitbucket.NamedLink{Name: l.Name, Href: v.redact(l.Href)})
+		}
+		if u, err := url.Parse(apiURL); err == nil {
+			v.Clone = cloneCommand(r, u.Host)
+		}
 	}
 }
 
@@ -200,12 +214,12 @@ func (v *resultsView) status() int {
 
 // tokenJSON is the token endpoint's answer as the page shows it: the
 // fields Bitbucket sends, the token itself masked, text clipped.
-func tokenJSON(t *oauth2.Token) string {
+func (v *resultsView) tokenJSON(t *oauth2.Token) string {
 	fields := map[string]any{"access_token": mask(t.AccessToken)}
 	for _, key := range []string{"token_type", "expires_in", "scope", "scopes", "state"} {
 		switch val := t.Extra(key).(type) {
 		case string:
-			fields[key] = clip(val, 200)
+			fields[key] = v.text(val, 200)
 		case float64, bool:
 			fields[key] = val
 		}
@@ -268,15 +282,20 @@ var (
 // cloneCommand builds the git clone line for a repository from Bitbucket's
 // own answer: the links.clone entry named https, with its user replaced by
 // x-token-auth (the user name Bitbucket requires with a token), or else
-// from full_name. Every part is validated, and the argument quoted.
-func cloneCommand(r bitbucket.Repository) string {
+// from full_name. Every part is validated, and the argument quoted. The host
+// must be bitbucket.org or the API's own (a stand-in's), and plain http is
+// only for a loopback host: the command carries the token.
+func cloneCommand(r bitbucket.Repository, apiHost string) string {
 	u := &url.URL{Scheme: "https", Host: "bitbucket.org", Path: "/" + r.FullName + ".git"}
 	for _, l := range r.Links.Clone {
 		if c, err := url.Parse(l.Href); err == nil && l.Name == "https" {
 			u = c
 		}
 	}
-	if (u.Scheme != "https" && u.Scheme != "http") || !cloneHost.MatchString(u.Host) || !clonePath.MatchString(u.Path) ||
+	ip := net.ParseIP(u.Hostname())
+	plainOK := u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
+	if (u.Scheme != "https" && (u.Scheme != "http" || !plainOK)) || (u.Host != "bitbucket.org" && u.Host != apiHost) ||
+		!cloneHost.MatchString(u.Host) || !clonePath.MatchString(u.Path) ||
 		strings.Contains(u.Path, "..") || u.RawQuery != "" || u.Fragment != "" {
 		return ""
 	}

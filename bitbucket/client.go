@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -309,47 +314,61 @@ func mediaType(h http.Header) string {
 // clean removes every credential from e's upstream text and clips it: an
 // upstream that echoes the request must not put them on a page or in a log.
 func (s *TokenSource) clean(e *Error) *Error {
-	s.mu.Lock()
-	secrets := append(append([]string(nil), s.secret...), s.held...)
-	s.mu.Unlock()
 	if re := (*oauth2.RetrieveError)(nil); e.Err != nil && !errors.As(e.Err, &re) {
+		var redirect *RedirectError
+		if errors.As(e.Err, &redirect) { // its target comes from upstream
+			redirect.From, redirect.To = clip(s.Redact(clip(redirect.From, 4096)), 300), clip(s.Redact(clip(redirect.To, 4096)), 300)
+		}
 		e.cause = e.Err.Error()
 	}
 	for _, p := range []*string{&e.Step, &e.Code, &e.Message, &e.Detail, &e.Body, &e.cause} {
-		*p = clip(redact(clip(*p, 4096), secrets), 300) // the first clip bounds the work on a huge body
+		*p = clip(s.Redact(clip(*p, 4096)), 300) // the first clip bounds the work on a huge body
 	}
 	if len(e.Required) > 10 {
 		e.Required = e.Required[:10]
 	}
 	for i, r := range e.Required {
-		e.Required[i] = clip(redact(r, secrets), 40)
+		e.Required[i] = clip(s.Redact(r), 40)
 	}
 	return e
 }
 
-// secretForms lists the secret and the Basic credentials as they may come
-// back: raw, form-encoded as x/oauth2 sends them, JSON-escaped, and base64.
-func secretForms(key, secret string) []string {
-	var out []string
-	for _, pair := range []string{key + ":" + secret, url.QueryEscape(key) + ":" + url.QueryEscape(secret)} {
-		out = append(out, pair, base64.StdEncoding.EncodeToString([]byte(pair)), base64.RawURLEncoding.EncodeToString([]byte(pair)))
-	}
-	out = append(out, secret, url.QueryEscape(secret))
-	for _, s := range out[:len(out):len(out)] {
-		if b, err := json.Marshal(s); err == nil {
-			out = append(out, strings.Trim(string(b), `"`))
-		}
-	}
-	return out
-}
-
-func redact(text string, secrets []string) string {
-	for _, s := range secrets {
-		if len(s) >= 4 { // shorter is no credential, and would blank out ordinary text
-			text = strings.ReplaceAll(text, s, "[redacted]")
+// Redact removes from text the secret, the Basic credentials and every
+// access token this source has held, in the encodings an echo may use. The
+// client's errors are redacted already: use it on any other upstream text
+// you show or log.
+func (s *TokenSource) Redact(text string) string {
+	s.mu.Lock()
+	secrets := append(append([]string(nil), s.secret...), s.held...)
+	s.mu.Unlock()
+	for _, secret := range secrets {
+		if len(secret) >= 4 { // shorter is no credential, and would blank out ordinary text
+			text = strings.ReplaceAll(text, secret, "[redacted]")
 		}
 	}
 	return text
+}
+
+// secretForms lists the secret and the Basic credentials (key:secret, raw
+// and form-encoded as x/oauth2 sends them) as an echo may carry them:
+// as they are, URL-, HTML- or JSON-escaped, in base64 or in hex. Longest
+// first, so that a pair goes whole before the secret in it.
+func secretForms(key, secret string) []string {
+	lowerHex := regexp.MustCompile(`%[0-9A-F]{2}`)
+	seen := map[string]bool{}
+	for _, v := range []string{secret, key + ":" + secret, url.QueryEscape(key) + ":" + url.QueryEscape(secret)} {
+		b, _ := json.Marshal(v)
+		jsonText := strings.Trim(string(b), `"`)
+		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v), lowerHex.ReplaceAllStringFunc(url.QueryEscape(v), strings.ToLower),
+			html.EscapeString(v), jsonText, strings.ReplaceAll(jsonText, "/", `\/`), hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v))),
+			base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v)),
+			base64.URLEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v))} {
+			seen[form] = true
+		}
+	}
+	out := slices.Collect(maps.Keys(seen))
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
 }
 
 // clip keeps text to n characters of valid UTF-8 on one line.

@@ -3,12 +3,15 @@ package bitbucket_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -284,5 +287,65 @@ func TestPageValuesAreBounded(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"values":{"a":1}}`), &page); err == nil {
 		t.Error("an object for values decoded without error")
+	}
+}
+
+// A replacement token is kept after a 401 only while it is fresh: a minute
+// later a 401 means it was revoked, and it is dropped like any other.
+func TestRevokedReplacementIsDroppedOnceNoLongerFresh(t *testing.T) {
+	f, clock := newFake(t), newClock()
+	refuse := true
+	f.api = func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if refuse {
+			writeJSON(w, http.StatusUnauthorized, `{"type":"error","error":{"message":"Token is invalid, expired, or not supported for this endpoint."}}`)
+			return
+		}
+		writeJSON(w, http.StatusOK, `{"values":[]}`)
+	}
+	c := bitbucket.NewClient(f.config(clock.Now))
+	ctx := context.Background()
+	c.Get(ctx, "/user/workspaces", nil, new(any)) //nolint:errcheck // 401, a replacement, 401 again
+	if n := f.tokenRequests(); n != 2 {
+		t.Fatalf("%d token requests, want 2", n)
+	}
+	f.mu.Lock()
+	refuse = false
+	f.mu.Unlock()
+	clock.Advance(time.Hour)
+	f.revoke() // an hour later the replacement is revoked
+	if err := c.Get(ctx, "/repositories/x", nil, new(any)); err != nil {
+		t.Fatalf("after the revocation: %v, want a new token and a retry", err)
+	}
+	if n := f.tokenRequests(); n != 3 {
+		t.Errorf("%d token requests, want 3", n)
+	}
+}
+
+// Redact removes the secret, the Basic credentials and the token in every
+// encoding an echo may carry them.
+func TestRedactCoversEveryEncoding(t *testing.T) {
+	f := newFake(t)
+	ts := bitbucket.NewTokenSource(f.config(nil))
+	tok, _, err := ts.Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := []string{testSecret, testKey + ":" + testSecret, url.QueryEscape(testKey) + ":" + url.QueryEscape(testSecret)}
+	for _, v := range pairs {
+		for name, form := range map[string]string{
+			"raw": v, "query-escaped": url.QueryEscape(v), "path-escaped": url.PathEscape(v),
+			"lower-case escapes": regexp.MustCompile(`%[0-9A-F]{2}`).ReplaceAllStringFunc(url.QueryEscape(v), strings.ToLower), "HTML": html.EscapeString(v),
+			"JSON": strings.Trim(fmt.Sprintf("%q", v), `"`), "hex": hex.EncodeToString([]byte(v)),
+			"base64": base64.StdEncoding.EncodeToString([]byte(v)), "URL base64": base64.RawURLEncoding.EncodeToString([]byte(v)),
+		} {
+			if got := ts.Redact("before " + form + " after"); strings.Contains(got, form) || !strings.Contains(got, "[redacted]") {
+				t.Errorf("%s of %q survives: %q", name, v, got)
+			}
+		}
+	}
+	if got := ts.Redact("Authorization: Bearer " + tok.AccessToken); strings.Contains(got, tok.AccessToken) {
+		t.Errorf("the token survives: %q", got)
 	}
 }
