@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"bitbucket-client-credentials-sample/internal/config"
@@ -73,21 +74,25 @@ func withHostCheck(allowed []string, pages *renderer, logger *slog.Logger, next 
 // spending the consumer's rate limit. Browsers say where a request comes
 // from in the Sec-Fetch-* headers (Fetch Metadata):
 //
-//   - Sec-Fetch-Site: cross-site means another site's page started it;
+//   - Sec-Fetch-Site: cross-site means another site's page started it, and
+//     same-site a page on this machine under another port (another dev
+//     server on localhost is the same site);
 //   - Sec-Fetch-Mode: navigate with Sec-Fetch-Dest: document is a top-level
 //     navigation (a link the person followed, a bookmark), which stays
 //     allowed: the person sees where they land. A navigation into an
-//     <iframe> or <object> is not: it would run the page unseen.
+//     <iframe> or <object> is not: it would run the page unseen, and nor is
+//     a prefetch (Sec-Purpose: prefetch), which nobody sees either.
 //
 // Requests without these headers (curl, scripts, older browsers) are not
 // from another site's page, and keep working.
 func withCrossSiteCheck(pages *renderer, logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Sec-Fetch-Site") != "cross-site" || isTopLevelNavigation(r) {
+		if site := r.Header.Get("Sec-Fetch-Site"); (site != "cross-site" && site != "same-site") || isTopLevelNavigation(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		logger.Warn("refused a request another website's page made (Sec-Fetch-Site: cross-site)", "path", config.ClipShown(r.URL.Path))
+		logger.Warn("refused a request another website's page made", "sec_fetch_site", config.ClipShown(r.Header.Get("Sec-Fetch-Site")),
+			"path", config.ClipShown(r.URL.Path))
 		setSecurityHeaders(w.Header())
 		pages.errorPage(w, http.StatusForbidden, "Another website's page asked your browser for this address, "+
 			"so the app refused without calling Bitbucket. To see this page, open the address yourself.")
@@ -96,7 +101,8 @@ func withCrossSiteCheck(pages *renderer, logger *slog.Logger, next http.Handler)
 
 func isTopLevelNavigation(r *http.Request) bool {
 	dest := r.Header.Get("Sec-Fetch-Dest")
-	return r.Header.Get("Sec-Fetch-Mode") == "navigate" && (dest == "" || dest == "document")
+	return r.Header.Get("Sec-Fetch-Mode") == "navigate" && (dest == "" || dest == "document") &&
+		!strings.Contains(r.Header.Get("Sec-Purpose"), "prefetch")
 }
 
 // withRecovery turns a panic in a handler into the app's 500 page and one
@@ -114,7 +120,7 @@ func withRecovery(pages *renderer, logger *slog.Logger, next http.Handler) http.
 			if v == http.ErrAbortHandler { // the handler's way to abort a response
 				panic(v)
 			}
-			logger.Error("panic in handler", "method", r.Method, "path", r.URL.Path,
+			logger.Error("panic in handler", "method", r.Method, "path", config.ClipShown(r.URL.Path),
 				"panic", v, "stack", string(debug.Stack()))
 			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
 				return // the response has started: too late for an error page
@@ -136,7 +142,7 @@ func withRequestLog(logger *slog.Logger, next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		logger.Info("request", "method", r.Method, "path", config.ClipShown(r.URL.Path), "status", sw.status,
 			"duration", time.Since(start).Round(time.Microsecond))
 	})
 }

@@ -227,7 +227,9 @@ func TestCrossSiteRequests(t *testing.T) {
 		{"no Sec-Fetch headers (curl)", "", "", "", false},
 		{"typed in the address bar", "none", "navigate", "document", false},
 		{"same origin", "same-origin", "no-cors", "image", false},
-		{"same site", "same-site", "cors", "empty", false},
+		{"same site: another port on localhost", "same-site", "cors", "empty", true},
+		{"<img> on another port on localhost", "same-site", "no-cors", "image", true},
+		{"link from another port on localhost", "same-site", "navigate", "document", false},
 		{"link from another site", "cross-site", "navigate", "document", false},
 		{"navigation without Sec-Fetch-Dest", "cross-site", "navigate", "", false},
 		{"mode alone", "", "no-cors", "image", false},
@@ -237,12 +239,17 @@ func TestCrossSiteRequests(t *testing.T) {
 		{"<iframe> on another site", "cross-site", "navigate", "iframe", true},
 		{"<object> on another site", "cross-site", "navigate", "object", true},
 		{"cross-site without mode", "cross-site", "", "", true},
+		{"cross-site prefetch", "cross-site", "navigate", "document", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, withWorkspace("bitbucket-demo"))
 			h := map[string]string{}
-			for k, v := range map[string]string{"Sec-Fetch-Site": tt.site, "Sec-Fetch-Mode": tt.mode, "Sec-Fetch-Dest": tt.dest} {
+			purpose := ""
+			if strings.Contains(tt.name, "prefetch") {
+				purpose = "prefetch"
+			}
+			for k, v := range map[string]string{"Sec-Fetch-Site": tt.site, "Sec-Fetch-Mode": tt.mode, "Sec-Fetch-Dest": tt.dest, "Sec-Purpose": purpose} {
 				if v != "" {
 					h[k] = v
 				}
