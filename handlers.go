@@ -225,7 +225,9 @@ type resultsQuery struct {
 }
 
 // pageValue is what the page links carry from Bitbucket's next and
-// previous: "clients are not expected to construct URLs themselves".
+// previous, as it is ("clients are not expected to construct URLs
+// themselves"): a number or an opaque cursor, never one the app computed.
+// The app sends it back with the same sort and pagelen, which next keeps.
 var pageValue = regexp.MustCompile(`^[A-Za-z0-9._~=-]{1,200}$`)
 
 // parseResultsQuery validates the query before anything uses it.

@@ -42,8 +42,7 @@ type Client struct {
 // NewClient returns a client for cfg, with its own TokenSource.
 func NewClient(cfg Config) *Client {
 	tokens := NewTokenSource(cfg)
-	cfg, _ = cfg.withDefaults()
-	return &Client{apiURL: cfg.APIURL, http: tokens.client, tokens: tokens}
+	return &Client{apiURL: tokens.apiURL, http: tokens.client, tokens: tokens}
 }
 
 // Tokens is the client's token source.

@@ -59,6 +59,7 @@ type TokenSource struct {
 	client *http.Client
 	now    func() time.Time
 	step   string // "POST /site/oauth2/access_token", for errors
+	apiURL string // for NewClient
 	secret []string
 
 	mu        sync.Mutex
@@ -102,6 +103,7 @@ func NewTokenSource(cfg Config) *TokenSource {
 		client: hc,
 		now:    cfg.Now,
 		step:   step,
+		apiURL: cfg.APIURL,
 		secret: secretForms(cfg.Key, cfg.Secret),
 	}
 }
