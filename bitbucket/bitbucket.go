@@ -54,9 +54,12 @@ type Config struct {
 // call, connections kept for reuse, and no redirect to another origin.
 func NewHTTPClient(timeout time.Duration) *http.Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	// Concurrent callers reach the same host: keep more than the default two
-	// idle connections, so that a burst does not open and discard dozens.
-	transport.MaxIdleConnsPerHost = 32
+	// Concurrent callers reach the same host. Cap the connections to it, and
+	// keep that many idle (Go keeps two), so that a burst queues for a
+	// connection instead of opening, and then discarding, hundreds: each
+	// costs a TLS handshake with Bitbucket, memory and goroutines.
+	transport.MaxConnsPerHost = 128
+	transport.MaxIdleConnsPerHost = 128
 	return &http.Client{Timeout: timeout, Transport: transport, CheckRedirect: sameOriginRedirect}
 }
 
