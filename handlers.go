@@ -98,11 +98,11 @@ func handleCallback(client *bitbucket.Client, disc *discovery, cfg config.Config
 
 		// Steps 2 and 3: the access token, cached across page loads.
 		tok, origin, err := client.Tokens().Get(ctx)
+		v.token, v.origin = tok, origin
 		if err != nil {
 			v.TokenError = explain(ctx, err)
 			return
 		}
-		v.token, v.origin = tok, origin
 
 		// Which workspace: the page's, BITBUCKET_WORKSPACE, or the first the
 		// token can reach (asked once per token: discovery is best effort).

@@ -787,3 +787,21 @@ func TestUpstreamMessagesAreEscaped(t *testing.T) {
 		t.Errorf("an upstream message is rendered as markup:\n%s", body)
 	}
 }
+
+// After a failed token request, page loads in the next few seconds get
+// that failure without a request of their own, and say so.
+func TestTokenFailureIsRememberedBriefly(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, withWorkspace("bitbucket-demo"))
+	f.bb.SetFault(standin.TokenEndpoint, standin.TokenServerError)
+	first, second := f.get("/oauth-callback"), f.get("/oauth-callback")
+	if first.status != 502 || second.status != 502 || f.bb.TokenRequests() != 1 {
+		t.Fatalf("statuses %d, %d with %d token requests; want 502 twice and 1 request", first.status, second.status, f.bb.TokenRequests())
+	}
+	if strings.Contains(first.body, "made no token request") || !strings.Contains(second.body, "so this page made no token request") {
+		t.Error("the second page does not say the failure was remembered")
+	}
+	f.clock.Advance(bitbucket.FailureBackoff)
+	f.bb.SetFault(standin.TokenEndpoint, standin.NoFault)
+	mustLoad(t, f, "/oauth-callback")
+}

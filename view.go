@@ -83,6 +83,10 @@ type exchangeView struct {
 func (v *resultsView) text(s string, n int) string { return clip(v.redact(s), n) }
 
 func (v *resultsView) fill(cfg config.Config, exchanges []exchange, now time.Time) {
+	if v.TokenError != nil && v.origin == bitbucket.Reused && !v.TokenError.Stopping {
+		v.Notes = append(v.Notes, fmt.Sprintf("The token request failed moments ago. The app gives every page load that "+
+			"failure for %v before it asks Bitbucket again, so this page made no token request.", bitbucket.FailureBackoff))
+	}
 	if t := v.token; t != nil {
 		v.Token = &tokenView{
 			Type:      t.Type(), // x/oauth2 normalises Bitbucket's "bearer"

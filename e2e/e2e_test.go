@@ -265,8 +265,14 @@ func (j *journey) tokenFailure(failing string) {
 	if f.TokenOutcome != "" || f.TokenType != "" {
 		t.Errorf("%s: the page shows a token (%q, type %q)", step, f.TokenOutcome, f.TokenType)
 	}
-	if f.FailedExchanges != 1 || f.Exchanges != 1 {
-		t.Errorf("%s: %d HTTP exchanges, %d of them failed; want the one token request, failed", step, f.Exchanges, f.FailedExchanges)
+	// Within bitbucket.FailureBackoff of a failure (the other width's load),
+	// the page gets that failure again without a request, and says so.
+	remembered, err := chromedp.Run(j.tab, chromedp.Evaluate[bool](`document.body.innerText.includes('so this page made no token request')`))
+	if err != nil {
+		t.Errorf("%s: read the page: %v", step, err)
+	}
+	if (f.FailedExchanges != 1 || f.Exchanges != 1) && !(remembered && f.Exchanges == 0) {
+		t.Errorf("%s: %d HTTP exchanges, %d of them failed; want the one token request, failed, or a note that it failed moments ago", step, f.Exchanges, f.FailedExchanges)
 	}
 	j.finish(step, "results-token-failed", f, "failed with no answer")
 }
