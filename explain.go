@@ -142,7 +142,7 @@ func explain(ctx context.Context, err error) *stepView {
 
 	// The REST API.
 	case e.Status == http.StatusUnauthorized && e.Retried:
-		v.Hint = "Bitbucket rejected a token it issued a moment earlier, so the consumer exists and is private. " +
+		v.Hint = "Bitbucket rejected a token it issued after rejecting the one before, so the consumer exists and is private. " +
 			"The likely cause is an endpoint that does not accept this kind of token, or BITBUCKET_TOKEN_URL and " +
 			"BITBUCKET_API_URL pointing at different Bitbucket servers."
 	case e.Status == http.StatusUnauthorized:

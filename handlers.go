@@ -176,6 +176,16 @@ type discovery struct {
 
 type workspaceRef struct{ Slug, UUID string }
 
+// workspaceAccess is an item of GET /2.0/user/workspaces. Its
+// "administrator" is left out: a boolean in examples, a string in the spec,
+// and the app does not show it. Decode only what you use.
+type workspaceAccess struct {
+	Workspace struct {
+		UUID string `json:"uuid"`
+		Slug string `json:"slug"`
+	} `json:"workspace"`
+}
+
 // known returns what was listed with tok, if anything.
 func (d *discovery) known(tok *oauth2.Token) []workspaceRef {
 	d.mu.Lock()
@@ -194,7 +204,7 @@ func (d *discovery) run(ctx context.Context, client *bitbucket.Client, tok *oaut
 	}
 	// sort=slug: without a sort, Bitbucket's pages may repeat or skip items.
 	query := url.Values{"sort": {"slug"}, "pagelen": {"100"}}
-	items, err := bitbucket.List[bitbucket.WorkspaceAccess](ctx, client, "/user/workspaces", query, maxWorkspaces)
+	items, err := bitbucket.List[workspaceAccess](ctx, client, "/user/workspaces", query, maxWorkspaces)
 	var list []workspaceRef
 	for _, a := range items {
 		if config.WorkspaceID.MatchString(a.Workspace.Slug) { // upstream data is checked before it names a path

@@ -552,7 +552,7 @@ func TestAPIFailures(t *testing.T) {
 		{"huge body", standin.RepositoriesAPI, standin.APIHugeBody, "", 502,
 			[]string{"larger than 1048576 bytes"}},
 		{"401 twice", standin.RepositoriesAPI, standin.APIExpiredToken, "", 502,
-			[]string{"HTTP 401", "Access token expired.", "issued a moment earlier", "exists and is private"}},
+			[]string{"HTTP 401", "Access token expired.", "issued after rejecting the one before", "exists and is private"}},
 		{"timeout", standin.RepositoriesAPI, standin.Hang, "", 504,
 			[]string{"timed out", "BITBUCKET_TIMEOUT"}},
 	}

@@ -33,7 +33,7 @@ type resultsView struct {
 	origin    bitbucket.Origin
 	redact    func(string) string // removes credentials from upstream text (an echo may hold them)
 	known     []workspaceRef      // the workspaces discovery listed with this token
-	workspace bitbucket.Workspace
+	workspace workspaceJSON
 	repos     bitbucket.Page[bitbucket.Repository]
 
 	// Set by fill.
@@ -51,6 +51,18 @@ type resultsView struct {
 	Curl          []string
 	Exports       []string // demo mode: the demo consumer, so the commands run as shown
 	EncodingNote  bool     // form-encoding changes the key or the secret
+}
+
+// workspaceJSON is what the page shows of GET /2.0/workspaces/{workspace}.
+type workspaceJSON struct {
+	UUID      string `json:"uuid"`
+	Slug      string `json:"slug"`
+	Name      string `json:"name"`
+	IsPrivate bool   `json:"is_private"`
+	CreatedOn string `json:"created_on"`
+	Links     struct {
+		HTML bitbucket.Link `json:"html"`
+	} `json:"links"`
 }
 
 type tokenView struct {

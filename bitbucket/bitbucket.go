@@ -10,7 +10,8 @@
 //	err := client.Get(ctx, "/repositories/my-workspace", nil, &page)
 //
 // The client caches the token and renews it shortly before it expires, so
-// any number of calls cost one token request per token lifetime.
+// any number of calls cost one token request per token lifetime (and one
+// more when Bitbucket rejects a token early).
 //
 // Examples (go doc -http shows them; go test runs them): ExampleTokenSource_Get
 // gets a token, ExampleClient_Get lists a workspace's repositories, and
@@ -53,14 +54,17 @@ type Config struct {
 // NewHTTPClient returns an http.Client for Bitbucket: a timeout on every
 // call, connections kept for reuse, and no redirect to another origin.
 func NewHTTPClient(timeout time.Duration) *http.Client {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	// Concurrent callers reach the same host. Cap the connections to it, and
-	// keep that many idle (Go keeps two), so that a burst queues for a
-	// connection instead of opening, and then discarding, hundreds: each
-	// costs a TLS handshake with Bitbucket, memory and goroutines.
-	transport.MaxConnsPerHost = 128
-	transport.MaxIdleConnsPerHost = 128
-	return &http.Client{Timeout: timeout, Transport: transport, CheckRedirect: sameOriginRedirect}
+	c := &http.Client{Timeout: timeout, CheckRedirect: sameOriginRedirect}
+	if t, ok := http.DefaultTransport.(*http.Transport); ok { // a test may have replaced it
+		transport := t.Clone()
+		// Concurrent callers reach the same host. Cap the connections to
+		// it, and keep that many idle (Go keeps two a host, 100 in all), so
+		// that a burst queues for a connection instead of opening, and then
+		// discarding, hundreds: each costs a TLS handshake with Bitbucket.
+		transport.MaxConnsPerHost, transport.MaxIdleConnsPerHost, transport.MaxIdleConns = 128, 128, 128
+		c.Transport = transport
+	}
+	return c
 }
 
 // withDefaults fills in what cfg leaves empty, and returns the http.Client
@@ -88,8 +92,9 @@ func (cfg Config) withDefaults() (Config, *http.Client) {
 		c.Transport = http.DefaultTransport
 	}
 	// Go keeps the Authorization header on a redirect to the same host on
-	// another port: a redirect must not carry the key and secret, or the
-	// token, to another origin. Enforced here, whatever client was given.
+	// another port, to a subdomain, and from https to http: a redirect must
+	// not carry the key and secret, or the token, to another origin.
+	// Enforced here, whatever client was given.
 	c.CheckRedirect = sameOriginRedirect
 	if cfg.UserAgent != "" {
 		c.Transport = userAgent{next: c.Transport, value: cfg.UserAgent}

@@ -53,11 +53,14 @@ func (c *Client) Tokens() *TokenSource { return c.tokens }
 // "/repositories/my-workspace"; escape what you put in it (url.PathEscape).
 // Errors are *Error.
 func (c *Client) Get(ctx context.Context, path string, query url.Values, v any) error {
-	u := c.apiURL + path
+	return c.get(ctx, c.url(path, query), v)
+}
+
+func (c *Client) url(path string, query url.Values) string {
 	if len(query) > 0 {
-		u += "?" + query.Encode()
+		return c.apiURL + path + "?" + query.Encode()
 	}
-	return c.get(ctx, u, v)
+	return c.apiURL + path
 }
 
 func (c *Client) get(ctx context.Context, u string, v any) error {
@@ -71,7 +74,7 @@ func (c *Client) get(ctx context.Context, u string, v any) error {
 		return err
 	}
 	// 401: the token expired early or was revoked. Drop it and retry once
-	// with a new one, unless it was itself brand new.
+	// with a new one, unless it had itself replaced a rejected token.
 	if !c.tokens.Invalidate(tok) {
 		e.Retried = true
 		return e
@@ -131,8 +134,9 @@ func drainAndClose(body io.ReadCloser) {
 	body.Close()
 }
 
-// Page is one page of a paginated collection. Only values and next are
-// guaranteed: the rest may be missing, and page may be an opaque cursor.
+// Page is one page of a paginated collection. Bitbucket guarantees only
+// values and next (absent on the last page); the rest may be missing, and
+// page may be an opaque cursor.
 type Page[T any] struct {
 	Values   Values[T]       `json:"values"`
 	Next     string          `json:"next"`     // absent on the last page; follow it as it is
@@ -154,6 +158,7 @@ func (v *Values[T]) UnmarshalJSON(b []byte) error {
 	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
 		return json.Unmarshal(b, (*[]T)(v)) // null, or the error for a non-array
 	}
+	*v = (*v)[:0] // like encoding/json, decode into an empty slice
 	for dec.More() {
 		if len(*v) == MaxPageValues {
 			var skip json.RawMessage
@@ -172,30 +177,28 @@ func (v *Values[T]) UnmarshalJSON(b []byte) error {
 }
 
 // List reads the collection at path, following each page's next link, and
-// returns at most max values (from at most 20 pages). Pages may be empty
-// and still have a next. next is followed only on the API's own origin: the
-// token goes nowhere else.
-func List[T any](ctx context.Context, c *Client, path string, query url.Values, max int) ([]T, error) {
-	u := c.apiURL + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
+// returns at most limit values, from at most 20 pages: what it has read by
+// then, without an error. Pages may be empty and still have a next. next is
+// followed only on the API's own origin: the token goes nowhere else.
+func List[T any](ctx context.Context, c *Client, path string, query url.Values, limit int) ([]T, error) {
+	base, err := url.Parse(c.url(path, query))
+	if err != nil || limit <= 0 {
+		return nil, err
 	}
 	var out []T
-	for range maxListPages {
+	for u, pages := base, 0; pages < maxListPages; pages++ {
 		var page Page[T]
-		if err := c.get(ctx, u, &page); err != nil {
+		if err := c.get(ctx, u.String(), &page); err != nil {
 			return out, err
 		}
-		out = append(out, page.Values[:min(len(page.Values), max-len(out))]...)
-		if len(out) >= max || page.Next == "" {
-			return out, nil
+		out = append(out, page.Values[:min(len(page.Values), limit-len(out))]...)
+		if len(out) >= limit || page.Next == "" {
+			break
 		}
-		next, err := url.Parse(page.Next)
-		if base, _ := url.Parse(c.apiURL); err != nil || origin(next) != origin(base) {
-			return out, c.tokens.clean(&Error{Step: "GET " + path, Status: http.StatusOK,
+		if u, err = u.Parse(page.Next); err != nil || origin(u) != origin(base) { // a relative next resolves against this page
+			return out, c.tokens.clean(&Error{Step: "GET " + base.EscapedPath(), Status: http.StatusOK,
 				Message: "next points outside the API: " + page.Next})
 		}
-		u = next.String()
 	}
 	return out, nil
 }
@@ -219,24 +222,6 @@ type (
 			Clone []NamedLink `json:"clone"` // "https": https://{user}@bitbucket.org/{full_name}.git
 		} `json:"links"`
 	}
-	Workspace struct {
-		UUID      string `json:"uuid"`
-		Slug      string `json:"slug"`
-		Name      string `json:"name"`
-		IsPrivate bool   `json:"is_private"`
-		CreatedOn string `json:"created_on"`
-		Links     struct {
-			HTML Link `json:"html"`
-		} `json:"links"`
-	}
-	// WorkspaceAccess is an item of GET /2.0/user/workspaces. Its
-	// "administrator" is left out: a boolean in examples, a string in the spec.
-	WorkspaceAccess struct {
-		Workspace struct {
-			UUID string `json:"uuid"`
-			Slug string `json:"slug"`
-		} `json:"workspace"`
-	}
 )
 
 // Error is a failed step: the token request or an API call. Its text fields
@@ -251,7 +236,7 @@ type Error struct {
 	Detail      string   // Bitbucket's detail, when it is text
 	Required    []string // scopes a 403 says are missing
 	Body        string   // a snippet of an answer that was not the JSON expected
-	Retried     bool     // a 401 to a token issued moments before
+	Retried     bool     // a 401 to a token that had replaced a rejected one: a new token would not help
 	Err         error    // the cause, for errors.Is and errors.As (not for showing: it may hold upstream text)
 	cause       string   // Err's text, cleaned; not RetrieveError's, which holds the whole body
 }

@@ -249,6 +249,12 @@ func TestBodyDrippingPastTheTimeoutIsATimeout(t *testing.T) {
 	}
 }
 
+// workspaceAccess is an item of GET /2.0/user/workspaces, decoded only as
+// far as the test needs.
+type workspaceAccess struct {
+	Workspace struct{ Slug string }
+}
+
 func TestListFollowsNext(t *testing.T) {
 	f := newFake(t)
 	f.api = func(w http.ResponseWriter, r *http.Request) {
@@ -262,11 +268,11 @@ func TestListFollowsNext(t *testing.T) {
 		}
 	}
 	c := bitbucket.NewClient(f.config(nil))
-	got, err := bitbucket.List[bitbucket.WorkspaceAccess](context.Background(), c, "/user/workspaces", url.Values{"sort": {"slug"}}, 2)
+	got, err := bitbucket.List[workspaceAccess](context.Background(), c, "/user/workspaces", url.Values{"sort": {"slug"}}, 2)
 	if err != nil || len(got) != 2 || got[1].Workspace.Slug != "b" {
 		t.Errorf("List(max 2) = %+v, %v", got, err)
 	}
-	got, err = bitbucket.List[bitbucket.WorkspaceAccess](context.Background(), c, "/user/workspaces", nil, 10)
+	got, err = bitbucket.List[workspaceAccess](context.Background(), c, "/user/workspaces", nil, 10)
 	if len(got) != 3 || err == nil || !strings.Contains(err.Error(), "elsewhere.example") {
 		t.Errorf("List followed a next to another origin: %+v, %v", got, err)
 	}
@@ -290,36 +296,25 @@ func TestPageValuesAreBounded(t *testing.T) {
 	}
 }
 
-// A replacement token is kept after a 401 only while it is fresh: a minute
-// later a 401 means it was revoked, and it is dropped like any other.
-func TestRevokedReplacementIsDroppedOnceNoLongerFresh(t *testing.T) {
+// Calls spaced out in time cost no more: the replacement is kept until its
+// renewal, and only the renewed token may be dropped again.
+func TestRefusingEndpointCostsOneExtraTokenPerToken(t *testing.T) {
 	f, clock := newFake(t), newClock()
-	refuse := true
 	f.api = func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if refuse {
-			writeJSON(w, http.StatusUnauthorized, `{"type":"error","error":{"message":"Token is invalid, expired, or not supported for this endpoint."}}`)
-			return
-		}
-		writeJSON(w, http.StatusOK, `{"values":[]}`)
+		writeJSON(w, http.StatusUnauthorized, `{"type":"error","error":{"message":"Token is invalid, expired, or not supported for this endpoint."}}`)
 	}
 	c := bitbucket.NewClient(f.config(clock.Now))
-	ctx := context.Background()
-	c.Get(ctx, "/user/workspaces", nil, new(any)) //nolint:errcheck // 401, a replacement, 401 again
+	for range 10 {
+		c.Get(context.Background(), "/user/workspaces", nil, new(any)) //nolint:errcheck // always a 401
+		clock.Advance(2 * time.Minute)
+	}
 	if n := f.tokenRequests(); n != 2 {
-		t.Fatalf("%d token requests, want 2", n)
+		t.Errorf("%d token requests for 10 calls 2 minutes apart, want 2", n)
 	}
-	f.mu.Lock()
-	refuse = false
-	f.mu.Unlock()
-	clock.Advance(time.Hour)
-	f.revoke() // an hour later the replacement is revoked
-	if err := c.Get(ctx, "/repositories/x", nil, new(any)); err != nil {
-		t.Fatalf("after the revocation: %v, want a new token and a retry", err)
-	}
-	if n := f.tokenRequests(); n != 3 {
-		t.Errorf("%d token requests, want 3", n)
+	clock.Advance(2 * time.Hour)                                   // the replacement expires: the next token is a natural one
+	c.Get(context.Background(), "/user/workspaces", nil, new(any)) //nolint:errcheck
+	if n := f.tokenRequests(); n != 4 {
+		t.Errorf("%d token requests after the renewal, want 4 (the new token, dropped once more)", n)
 	}
 }
 
@@ -347,5 +342,21 @@ func TestRedactCoversEveryEncoding(t *testing.T) {
 	}
 	if got := ts.Redact("Authorization: Bearer " + tok.AccessToken); strings.Contains(got, tok.AccessToken) {
 		t.Errorf("the token survives: %q", got)
+	}
+}
+
+// What is left of an answer after the 1 MiB cap is drained (up to 64 KiB)
+// before the body is closed, so that the next call reuses the connection.
+func TestConnectionsAreReused(t *testing.T) {
+	f := newFake(t)
+	f.api = func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, `{"type":"error","error":{"message":"No workspace with identifier 'x'."},"padding":"`+strings.Repeat("x", bitbucket.MaxBody+32<<10)+`"}`)
+	}
+	c := bitbucket.NewClient(f.config(nil))
+	for range 5 {
+		c.Get(context.Background(), "/workspaces/x", nil, new(any)) //nolint:errcheck // too large each time
+	}
+	if n := f.conns.Load(); n != 1 {
+		t.Errorf("%d connections for a token request and 5 calls, want 1", n)
 	}
 }

@@ -3,11 +3,13 @@ package bitbucket_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +39,7 @@ type fakeBitbucket struct {
 	release   chan struct{}                                // when set, the token endpoint waits for it
 	api       http.HandlerFunc                             // the API's answer once the token checks out; nil: two repositories
 	userAgent []string
+	conns     atomic.Int64 // connections opened
 }
 
 func newFake(t testing.TB) *fakeBitbucket {
@@ -44,7 +47,13 @@ func newFake(t testing.TB) *fakeBitbucket {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /site/oauth2/access_token", f.token)
 	mux.HandleFunc("GET /2.0/", f.serveAPI)
-	f.Server = httptest.NewServer(mux)
+	f.Server = httptest.NewUnstartedServer(mux)
+	f.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			f.conns.Add(1)
+		}
+	}
+	f.Start()
 	t.Cleanup(f.Close)
 	return f
 }

@@ -29,7 +29,6 @@ const (
 	// (a token that never expires), and a huge or overflowing value must not
 	// mean "never renew" either.
 	unknownLifetime = 5 * time.Minute
-	freshFor        = time.Minute // a token this young, itself a replacement, is not dropped after a 401
 	minLifetime     = 30 * time.Second
 	maxLifetime     = 24 * time.Hour
 )
@@ -68,10 +67,9 @@ type TokenSource struct {
 	fetch     *fetch // the fetch in flight, or nil
 	failed    error  // the last fetch's failure, given out until failUntil
 	failUntil time.Time
-	dropped   bool      // the current token was dropped after a 401: the next one replaces it
-	replaced  bool      // the current token replaced one Bitbucket rejected
-	issuedAt  time.Time // when the current token came
-	held      []string  // recent access tokens, removed from any upstream text
+	dropped   bool     // the current token was dropped after a 401: the next one replaces it
+	replaced  bool     // the current token replaced one Bitbucket rejected: it is kept until its renewal
+	held      []string // recent access tokens, removed from any upstream text
 }
 
 type fetch struct {
@@ -169,10 +167,9 @@ func (s *TokenSource) validLocked() *oauth2.Token {
 func (s *TokenSource) run(caller context.Context, f *fetch) {
 	// The fetch outlives the caller that started it: others wait for it, so
 	// the first caller's cancellation must not fail them all. x/oauth2 finds
-	// the http.Client (and its timeout) in the context.
-	// x/oauth2 reports a body that stopped arriving as plain text, so the
-	// client's timeout becomes the context's deadline: then ctx.Err() says
-	// whether it was a timeout.
+	// the http.Client in the context. Its timeout becomes the context's
+	// deadline instead: x/oauth2 reports a body that stopped arriving as
+	// plain text, and ctx.Err() still says whether it was a timeout.
 	hc := *s.client
 	hc.Timeout = 0
 	ctx := context.WithValue(context.WithoutCancel(caller), oauth2.HTTPClient, &hc)
@@ -194,7 +191,7 @@ func (s *TokenSource) run(caller context.Context, f *fetch) {
 		now := s.now()
 		t.Expiry = now.Add(lifetime)
 		s.tok, s.renewAt = &t, now.Add(lifetime-min(RenewMargin, lifetime/2))
-		s.replaced, s.dropped, s.failed, s.issuedAt = s.dropped, false, nil, now
+		s.replaced, s.dropped, s.failed = s.dropped, false, nil
 		s.held = append(s.held[max(0, len(s.held)-7):], t.AccessToken)
 		f.tok = s.tok
 	}
@@ -213,17 +210,18 @@ func tokenLifetime(tok *oauth2.Token, now time.Time) time.Duration {
 
 // Invalidate drops tok after Bitbucket answered 401 to it, and reports
 // whether a retry with a new token makes sense. It does not when tok itself
-// replaced a rejected token less than a minute ago: a 401 to a token issued
-// moments ago means the endpoint does not take this kind of token, and
-// fetching again would cost a token request per call. (x/oauth2's Transport
-// ignores 401s.)
+// replaced a rejected token: Bitbucket issued it after rejecting the one
+// before, so the consumer is fine, and a 401 means the endpoint does not
+// take this kind of token. A replacement is kept until its own renewal, so
+// such an endpoint costs one extra token request per token, not one per
+// call. (x/oauth2's Transport ignores 401s altogether.)
 func (s *TokenSource) Invalidate(tok *oauth2.Token) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tok != tok {
 		return true // already replaced by a newer token
 	}
-	if s.replaced && s.now().Before(s.issuedAt.Add(freshFor)) {
+	if s.replaced {
 		return false
 	}
 	s.tok, s.dropped = nil, true

@@ -48,6 +48,8 @@ func TestTokenIsCachedAndRenewedBeforeExpiry(t *testing.T) {
 	if n := f.tokenRequests(); n != 2 {
 		t.Errorf("%d token requests, want 2", n)
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if ua := f.userAgent[0]; ua != "bitbucket-test/1.0" {
 		t.Errorf("token request User-Agent %q", ua)
 	}
@@ -190,6 +192,12 @@ func TestCancelledStarterDoesNotCancelTheFetch(t *testing.T) {
 	}
 	cancel()
 	<-done
+	// A caller waiting for that fetch may give up too, for itself only.
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	if _, origin, err := ts.Get(ctx); !errors.Is(err, context.Canceled) || origin != bitbucket.Shared {
+		t.Errorf("a waiter that gave up: %v, %v; want context.Canceled while sharing the fetch", origin, err)
+	}
 	result := make(chan error)
 	go func() { _, _, err := ts.Get(context.Background()); result <- err }()
 	time.Sleep(20 * time.Millisecond)
