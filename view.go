@@ -94,6 +94,18 @@ type exchangeView struct {
 // text is upstream text as the page shows it: without credentials, clipped.
 func (v *resultsView) text(s string, n int) string { return clip(v.redact(s), n) }
 
+// link is an upstream link as the page shows it: a web page's URL, with no
+// credential in it (Redact looks behind %-escapes too).
+func (v *resultsView) link(href string) string { return safeLink(v.redact(href)) }
+
+// tokenType is the token's type if it is a word, as a type should be.
+func tokenType(t *oauth2.Token) string {
+	if typ := t.Type(); regexp.MustCompile(`^[A-Za-z]{1,20}$`).MatchString(typ) {
+		return typ
+	}
+	return "(not shown: not a type name)"
+}
+
 func (v *resultsView) fill(cfg config.Config, exchanges []exchange, now time.Time) {
 	if v.TokenError != nil && v.origin == bitbucket.Reused && !v.TokenError.Stopping {
 		v.Notes = append(v.Notes, fmt.Sprintf("The token request failed moments ago. The app gives every page load that "+
@@ -101,7 +113,7 @@ func (v *resultsView) fill(cfg config.Config, exchanges []exchange, now time.Tim
 	}
 	if t := v.token; t != nil {
 		v.Token = &tokenView{
-			Type:      t.Type(), // x/oauth2 normalises Bitbucket's "bearer"
+			Type:      tokenType(t), // x/oauth2 normalises Bitbucket's "bearer"
 			Scopes:    v.text(bitbucket.Scopes(t), 200),
 			ExpiresAt: t.Expiry.UTC().Format("2006-01-02 15:04:05 UTC"),
 			ExpiresIn: t.Expiry.Sub(now).Round(time.Second).String(),
@@ -122,7 +134,7 @@ func (v *resultsView) fill(cfg config.Config, exchanges []exchange, now time.Tim
 	}
 	if ws := v.workspace; v.WorkspaceError == nil && ws.Slug != "" {
 		v.WorkspaceInfo = &workspaceView{Name: v.text(ws.Name, 200), Slug: v.text(ws.Slug, 100), UUID: v.text(ws.UUID, 40),
-			IsPrivate: ws.IsPrivate, Link: safeLink(v.redact(ws.Links.HTML.Href)), Created: bbDate(v.text(ws.CreatedOn, 40))}
+			IsPrivate: ws.IsPrivate, Link: v.link(ws.Links.HTML.Href), Created: bbDate(v.text(ws.CreatedOn, 40))}
 	}
 	for _, ws := range v.known[:min(len(v.known), maxWorkspaces)] {
 		current := ws.Slug == v.Workspace || strings.EqualFold(ws.UUID, v.Workspace) || ws.Slug == v.workspace.Slug
@@ -141,7 +153,7 @@ func (v *resultsView) fillRepos(apiURL string) {
 	values := v.repos.Values[:min(len(v.repos.Values), perPage)]
 	for _, r := range values {
 		v.Repos = append(v.Repos, repoView{
-			Name: v.text(r.Name, 100), FullName: v.text(r.FullName, 200), Link: safeLink(v.redact(r.Links.HTML.Href)),
+			Name: v.text(r.Name, 100), FullName: v.text(r.FullName, 200), Link: v.link(r.Links.HTML.Href),
 			IsPrivate: r.IsPrivate, Language: v.text(r.Language, 40), Updated: bbDate(v.text(r.UpdatedOn, 40)),
 			Description: v.text(r.Description, 300),
 		})

@@ -323,36 +323,62 @@ func (s *TokenSource) clean(e *Error) *Error {
 // you show or log.
 func (s *TokenSource) Redact(text string) string {
 	s.mu.Lock()
-	secrets := append(append([]string(nil), s.secret...), s.held...)
+	forms, raw := slices.Concat(append([][]string{s.secret}, s.heldForms...)...), append(s.raw[:len(s.raw):len(s.raw)], s.held...)
 	s.mu.Unlock()
-	for _, secret := range secrets {
-		if len(secret) >= 4 { // shorter is no credential, and would blank out ordinary text
-			text = strings.ReplaceAll(text, secret, "[redacted]")
+	for _, form := range forms {
+		text = strings.ReplaceAll(text, form, "[redacted]")
+	}
+	// An echo may escape what it repeats in ways no list foresees: undo the
+	// usual escapes, and if a credential shows, the text goes whole.
+	for _, decoded := range []string{html.UnescapeString(text), percentDecode(text), percentDecode(html.UnescapeString(text))} {
+		for _, r := range raw {
+			if strings.Contains(decoded, r) {
+				return "[redacted: it held a credential]"
+			}
 		}
 	}
 	return text
 }
 
-// secretForms lists the secret and the Basic credentials (key:secret, raw
-// and form-encoded as x/oauth2 sends them) as an echo may carry them:
-// as they are, URL-, HTML- or JSON-escaped, in base64 or in hex. Longest
-// first, so that a pair goes whole before the secret in it.
-func secretForms(key, secret string) []string {
+// encodings lists values as an echo may carry them: as they are, URL-, HTML-
+// or JSON-escaped, in base64 or in hex. Longest first, so that a Basic pair
+// goes whole before the secret in it. Values shorter than 4 are no
+// credential, and would blank out ordinary text.
+func encodings(values ...string) []string {
 	lowerHex := regexp.MustCompile(`%[0-9A-F]{2}`)
 	seen := map[string]bool{}
-	for _, v := range []string{secret, key + ":" + secret, url.QueryEscape(key) + ":" + url.QueryEscape(secret)} {
+	for _, v := range values {
 		b, _ := json.Marshal(v)
-		jsonText := strings.Trim(string(b), `"`)
-		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v), lowerHex.ReplaceAllStringFunc(url.QueryEscape(v), strings.ToLower),
-			html.EscapeString(v), jsonText, strings.ReplaceAll(jsonText, "/", `\/`), hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v))),
+		jsonText, query := strings.Trim(string(b), `"`), url.QueryEscape(v)
+		for _, form := range []string{v, query, url.PathEscape(v), lowerHex.ReplaceAllStringFunc(query, strings.ToLower),
+			strings.ReplaceAll(query, "%2F", "/"), html.EscapeString(v), jsonText, strings.ReplaceAll(jsonText, "/", `\/`),
+			hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v))),
 			base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v)),
 			base64.URLEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v))} {
-			seen[form] = true
+			seen[form] = len(form) >= 4
 		}
 	}
 	out := slices.Collect(maps.Keys(seen))
+	out = slices.DeleteFunc(out, func(f string) bool { return !seen[f] })
 	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
 	return out
+}
+
+// percentDecode undoes %XX escapes, leaving anything else as it is.
+func percentDecode(text string) string {
+	if !strings.Contains(text, "%") {
+		return text
+	}
+	var b strings.Builder
+	for i := 0; i < len(text); i++ {
+		if c, err := hex.DecodeString(text[i+1 : min(i+3, len(text))]); text[i] == '%' && err == nil && len(c) == 1 {
+			b.WriteByte(c[0])
+			i += 2
+			continue
+		}
+		b.WriteByte(text[i])
+	}
+	return b.String()
 }
 
 // clip keeps text to n characters of valid UTF-8 on one line.

@@ -340,8 +340,21 @@ func TestRedactCoversEveryEncoding(t *testing.T) {
 			}
 		}
 	}
-	if got := ts.Redact("Authorization: Bearer " + tok.AccessToken); strings.Contains(got, tok.AccessToken) {
-		t.Errorf("the token survives: %q", got)
+	for _, form := range []string{tok.AccessToken, base64.StdEncoding.EncodeToString([]byte(tok.AccessToken)), hex.EncodeToString([]byte(tok.AccessToken))} {
+		if got := ts.Redact("Authorization: Bearer " + form); strings.Contains(got, form) {
+			t.Errorf("the token survives: %q", got)
+		}
+	}
+	// Escapes no list foresees: every byte %-escaped, HTML entities for
+	// some characters. Decoded, they are the secret: the text goes whole.
+	everyByte := ""
+	for _, b := range []byte(testSecret) {
+		everyByte += fmt.Sprintf("%%%02x", b)
+	}
+	for _, form := range []string{everyByte, strings.ReplaceAll(testSecret, "+", "&#43;"), strings.ReplaceAll(url.PathEscape(testSecret), "&", "&amp;")} {
+		if got := ts.Redact("echo: " + form); strings.Contains(got, form) || !strings.Contains(got, "[redacted") {
+			t.Errorf("%q became %q", form, got)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,9 +58,10 @@ type TokenSource struct {
 	cfg    clientcredentials.Config
 	client *http.Client
 	now    func() time.Time
-	step   string // "POST /site/oauth2/access_token", for errors
-	apiURL string // for NewClient
-	secret []string
+	step   string   // "POST /site/oauth2/access_token", for errors
+	apiURL string   // for NewClient
+	secret []string // encodings of the secret and of the Basic pair, raw and as x/oauth2 sends it
+	raw    []string // the same, as they are
 
 	mu        sync.Mutex
 	tok       *oauth2.Token // the current token; its Expiry is by s.now's clock
@@ -67,9 +69,10 @@ type TokenSource struct {
 	fetch     *fetch // the fetch in flight, or nil
 	failed    error  // the last fetch's failure, given out until failUntil
 	failUntil time.Time
-	dropped   bool     // the current token was dropped after a 401: the next one replaces it
-	replaced  bool     // the current token replaced one Bitbucket rejected: it is kept until its renewal
-	held      []string // recent access tokens, removed from any upstream text
+	dropped   bool       // the current token was dropped after a 401: the next one replaces it
+	replaced  bool       // the current token replaced one Bitbucket rejected: it is kept until its renewal
+	held      []string   // recent access tokens, removed from any upstream text
+	heldForms [][]string // their encodings
 }
 
 type fetch struct {
@@ -82,6 +85,7 @@ type fetch struct {
 // use this directly when you need only tokens.
 func NewTokenSource(cfg Config) *TokenSource {
 	cfg, hc := cfg.withDefaults()
+	basicPair := url.QueryEscape(cfg.Key) + ":" + url.QueryEscape(cfg.Secret) // as x/oauth2 Basic-encodes it
 	step := "POST " + cfg.TokenURL
 	if u, err := url.Parse(cfg.TokenURL); err == nil {
 		step = "POST " + u.EscapedPath()
@@ -102,7 +106,8 @@ func NewTokenSource(cfg Config) *TokenSource {
 		now:    cfg.Now,
 		step:   step,
 		apiURL: cfg.APIURL,
-		secret: secretForms(cfg.Key, cfg.Secret),
+		raw:    slices.DeleteFunc([]string{cfg.Secret, cfg.Key + ":" + cfg.Secret, basicPair}, func(v string) bool { return len(v) < 4 }),
+		secret: encodings(cfg.Secret, cfg.Key+":"+cfg.Secret, basicPair),
 	}
 }
 
@@ -188,11 +193,12 @@ func (s *TokenSource) run(caller context.Context, f *fetch) {
 		s.failed, s.failUntil = f.err, s.now().Add(FailureBackoff)
 	} else {
 		t := *tok
-		now := s.now()
+		now := s.now().Round(0) // wall clock: Go's monotonic clock stops while a laptop sleeps
 		t.Expiry = now.Add(lifetime)
 		s.tok, s.renewAt = &t, now.Add(lifetime-min(RenewMargin, lifetime/2))
 		s.replaced, s.dropped, s.failed = s.dropped, false, nil
 		s.held = append(s.held[max(0, len(s.held)-7):], t.AccessToken)
+		s.heldForms = append(s.heldForms[max(0, len(s.heldForms)-7):], encodings(t.AccessToken))
 		f.tok = s.tok
 	}
 	close(f.done)
