@@ -62,9 +62,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case APIRateLimited:
 		// Bitbucket's 429 is plain text, with no Retry-After and no
 		// X-RateLimit-* headers for OAuth consumers.
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusTooManyRequests)
-		fmt.Fprint(w, "Rate limit for this resource has been exceeded")
+		writeRaw(w, http.StatusTooManyRequests, "text/plain; charset=utf-8", "Rate limit for this resource has been exceeded")
 		return
 	case APIServerError:
 		apiError(w, http.StatusInternalServerError, "Something went wrong", nil)

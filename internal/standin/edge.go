@@ -3,7 +3,6 @@ package standin
 import (
 	"bytes"
 	"cmp"
-	"fmt"
 	"maps"
 	"net"
 	"net/http"
@@ -76,9 +75,7 @@ func (s *Server) serveInFront(w http.ResponseWriter, r *http.Request, e Endpoint
 		return false
 	}
 	s.record(rec)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	fmt.Fprint(w, body)
+	writeRaw(w, status, "text/html; charset=utf-8", body)
 	return true
 }
 

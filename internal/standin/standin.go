@@ -601,6 +601,14 @@ func scheme(r *http.Request) string {
 // bitbucket.org and api.bitbucket.org in one.
 func baseURL(r *http.Request) string { return scheme(r) + "://" + r.Host }
 
+// writeRaw writes a body that is not Bitbucket's JSON: a proxy's page, a
+// plain-text 429.
+func writeRaw(w http.ResponseWriter, status int, contentType, body string) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	fmt.Fprint(w, body) //nolint:errcheck // the client may have gone
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

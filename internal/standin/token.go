@@ -40,9 +40,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Request
 		hang(r)
 		return
 	case TokenServerError:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprint(w, "<html><body><h1>Service Unavailable</h1></body></html>")
+		writeRaw(w, http.StatusServiceUnavailable, "text/html; charset=utf-8", "<html><body><h1>Service Unavailable</h1></body></html>")
 		return
 	case TokenHTML:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -62,9 +60,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Request
 		echoTokenRequest(w, r, raw, f == TokenEchoHuge)
 		return
 	case TokenRateLimited:
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusTooManyRequests)
-		fmt.Fprint(w, "Rate limit for this resource has been exceeded")
+		writeRaw(w, http.StatusTooManyRequests, "text/plain; charset=utf-8", "Rate limit for this resource has been exceeded")
 		return
 	case TokenInvalidClient:
 		// RFC 6749 §5.2: a 401 must say how to authenticate.
