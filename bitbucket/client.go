@@ -323,10 +323,11 @@ func (s *TokenSource) clean(e *Error) *Error {
 // you show or log.
 func (s *TokenSource) Redact(text string) string {
 	s.mu.Lock()
-	forms, raw := slices.Concat(append([][]string{s.secret}, s.heldForms...)...), append(s.raw[:len(s.raw):len(s.raw)], s.held...)
+	replacer, raw := s.redactor, s.rawHeld
 	s.mu.Unlock()
-	for _, form := range forms {
-		text = strings.ReplaceAll(text, form, "[redacted]")
+	text = replacer.Replace(text) // one pass, whatever the number of forms
+	if !strings.ContainsAny(text, "%&") {
+		return text
 	}
 	// An echo may escape what it repeats in ways no list foresees: undo the
 	// usual escapes, and if a credential shows, the text goes whole.
@@ -340,9 +341,21 @@ func (s *TokenSource) Redact(text string) string {
 	return text
 }
 
+// newRedactorLocked remakes what Redact uses, when the credentials it
+// knows change: the forms longest first, so that a Basic pair goes whole
+// before the secret in it.
+func (s *TokenSource) newRedactorLocked() {
+	forms := slices.Concat(append([][]string{s.secret}, s.heldForms...)...)
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, "[redacted]")
+	}
+	s.redactor, s.rawHeld = strings.NewReplacer(pairs...), append(s.raw[:len(s.raw):len(s.raw)], s.held...)
+}
+
 // encodings lists values as an echo may carry them: as they are, URL-, HTML-
-// or JSON-escaped, in base64 or in hex. Longest first, so that a Basic pair
-// goes whole before the secret in it. Values shorter than 4 are no
+// or JSON-escaped, in base64 or in hex. Values shorter than 4 are no
 // credential, and would blank out ordinary text.
 func encodings(values ...string) []string {
 	lowerHex := regexp.MustCompile(`%[0-9A-F]{2}`)
@@ -358,10 +371,7 @@ func encodings(values ...string) []string {
 			seen[form] = len(form) >= 4
 		}
 	}
-	out := slices.Collect(maps.Keys(seen))
-	out = slices.DeleteFunc(out, func(f string) bool { return !seen[f] })
-	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
-	return out
+	return slices.DeleteFunc(slices.Collect(maps.Keys(seen)), func(f string) bool { return !seen[f] })
 }
 
 // percentDecode undoes %XX escapes, leaving anything else as it is.

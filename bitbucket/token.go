@@ -73,6 +73,8 @@ type TokenSource struct {
 	replaced  bool       // the current token replaced one Bitbucket rejected: it is kept until its renewal
 	held      []string   // recent access tokens, removed from any upstream text
 	heldForms [][]string // their encodings
+	redactor  *strings.Replacer
+	rawHeld   []string // raw and held: what Redact looks for behind escapes
 }
 
 type fetch struct {
@@ -90,7 +92,7 @@ func NewTokenSource(cfg Config) *TokenSource {
 	if u, err := url.Parse(cfg.TokenURL); err == nil {
 		step = "POST " + u.EscapedPath()
 	}
-	return &TokenSource{
+	s := &TokenSource{
 		cfg: clientcredentials.Config{
 			ClientID:     cfg.Key,
 			ClientSecret: cfg.Secret,
@@ -109,6 +111,8 @@ func NewTokenSource(cfg Config) *TokenSource {
 		raw:    slices.DeleteFunc([]string{cfg.Secret, cfg.Key + ":" + cfg.Secret, basicPair}, func(v string) bool { return len(v) < 4 }),
 		secret: encodings(cfg.Secret, cfg.Key+":"+cfg.Secret, basicPair),
 	}
+	s.newRedactorLocked() // before anyone else can see s
+	return s
 }
 
 // Token implements oauth2.TokenSource, for oauth2.NewClient and the like.
@@ -199,6 +203,7 @@ func (s *TokenSource) run(caller context.Context, f *fetch) {
 		s.replaced, s.dropped, s.failed = s.dropped, false, nil
 		s.held = append(s.held[max(0, len(s.held)-7):], t.AccessToken)
 		s.heldForms = append(s.heldForms[max(0, len(s.heldForms)-7):], encodings(t.AccessToken))
+		s.newRedactorLocked()
 		f.tok = s.tok
 	}
 	close(f.done)
