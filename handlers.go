@@ -84,7 +84,7 @@ func handleCallback(client *bitbucket.Client, disc *discovery, cfg config.Config
 		rec := &recorder{}
 		ctx, cancel := context.WithTimeout(withRecorder(r.Context(), rec), pageBudget(cfg.Timeout))
 		defer cancel()
-		v := &resultsView{Query: q, Workspace: q.workspace, WorkspaceSource: "chosen on this page", redact: client.Tokens().Redact}
+		v := &resultsView{Workspace: q.workspace, WorkspaceSource: "chosen on this page", redact: client.Tokens().Redact}
 		defer func() { // whatever happened, show it
 			if v.known == nil {
 				v.known = disc.known(v.token)

@@ -179,7 +179,7 @@ func newServer(cfg config.Config, logger *slog.Logger, now func() time.Time, tra
 		HTTPClient: httpClient, UserAgent: userAgent, Now: now,
 	})
 	tracing.redact = client.Tokens().Redact
-	if url.QueryEscape(cfg.ConsumerKey) != cfg.ConsumerKey || url.QueryEscape(cfg.ConsumerSecret) != cfg.ConsumerSecret {
+	if formEncodingChanges(cfg) {
 		logger.Warn("the consumer key or secret holds characters that golang.org/x/oauth2 form-encodes before " +
 			"Basic-encoding them (RFC 6749 §2.3.1), while curl -u sends them raw; Bitbucket does not document which it expects")
 	}
@@ -228,6 +228,13 @@ func addRoutes(mux *http.ServeMux, landing http.Handler, client *bitbucket.Clien
 	get("/oauth-callback", handleCallback(client, &discovery{}, cfg, pages, logger, now))
 	get("/static/", handleStatic(staticFS(), pages))
 	mux.Handle("/", handleNotFound(pages))
+}
+
+// formEncodingChanges reports whether golang.org/x/oauth2's form-encoding
+// of the key and secret (RFC 6749 §2.3.1) changes them: then what it sends
+// differs from what curl -u sends, and the log and the page say so.
+func formEncodingChanges(cfg config.Config) bool {
+	return url.QueryEscape(cfg.ConsumerKey) != cfg.ConsumerKey || url.QueryEscape(cfg.ConsumerSecret) != cfg.ConsumerSecret
 }
 
 // upstreamHost names the Bitbucket the app talks to, for the banner.

@@ -23,7 +23,6 @@ import (
 // parts as the flow goes; fill turns them into what the template needs,
 // bounded: whatever Bitbucket sent, the page shows one page of it.
 type resultsView struct {
-	Query           resultsQuery
 	Workspace       string // as asked for: a slug or a {UUID}
 	WorkspaceSource string
 
@@ -179,16 +178,15 @@ func (v *resultsView) fillRepos(apiURL string) {
 }
 
 func (v *resultsView) fillExchanges(cfg config.Config, exchanges []exchange) {
-	tokenURL := cfg.TokenURL
 	v.Curl = []string{`curl -sS -X POST -u "$BITBUCKET_CONSUMER_KEY:$BITBUCKET_CONSUMER_SECRET" -d grant_type=client_credentials ` +
-		shellQuote(tokenURL)}
+		shellQuote(cfg.TokenURL)}
 	if cfg.Demo {
 		v.Exports = []string{
 			"export BITBUCKET_CONSUMER_KEY=" + shellQuote(cfg.ConsumerKey),
 			"export BITBUCKET_CONSUMER_SECRET=" + shellQuote(cfg.ConsumerSecret),
 		}
 	}
-	v.EncodingNote = url.QueryEscape(cfg.ConsumerKey) != cfg.ConsumerKey || url.QueryEscape(cfg.ConsumerSecret) != cfg.ConsumerSecret
+	v.EncodingNote = formEncodingChanges(cfg)
 	seen := map[string]bool{}
 	rejected := false
 	for _, e := range exchanges {
