@@ -39,12 +39,13 @@ func handleHealthcheck() http.Handler {
 
 // handleLanding serves the page that teaches the grant. It is the same for
 // every request of a process, so it is rendered once, here.
-func handleLanding(pages *renderer, view landingView) (http.Handler, error) {
+func handleLanding(pages *renderer, origin string, view landingView) (http.Handler, error) {
 	page, err := pages.renderBytes(http.StatusOK, "index.html", "Bitbucket Cloud client credentials grant", view)
 	if err != nil {
 		return nil, err
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setOriginCookie(w, origin)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page) //nolint:errcheck // nothing to do if the client went away
 	}), nil
@@ -67,7 +68,7 @@ func handleAuthorize() http.Handler {
 
 // handleCallback is where the flow happens: the token, the workspace, two
 // concurrent API calls, and a page that shows what happened.
-func handleCallback(client *bitbucket.Client, disc *discovery, cfg config.Config, pages *renderer, logger *slog.Logger, now func() time.Time) http.Handler {
+func handleCallback(client *bitbucket.Client, disc *discovery, origin string, cfg config.Config, pages *renderer, logger *slog.Logger, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store") // the page shows token details
 		if r.Method == http.MethodHead {
@@ -81,10 +82,16 @@ func handleCallback(client *bitbucket.Client, disc *discovery, cfg config.Config
 			pages.errorPage(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		if !askedByAPerson(r, origin) {
+			// Nothing is called on this page load: a button runs the flow.
+			setOriginCookie(w, origin)
+			pages.render(w, http.StatusOK, "confirm.html", "Run the flow?", q)
+			return
+		}
 		rec := &recorder{}
 		ctx, cancel := context.WithTimeout(withRecorder(r.Context(), rec), pageBudget(cfg.Timeout))
 		defer cancel()
-		v := &resultsView{Workspace: q.workspace, WorkspaceSource: "chosen on this page", redact: client.Tokens().Redact}
+		v := &resultsView{Workspace: q.Workspace, WorkspaceSource: "chosen on this page", redact: client.Tokens().Redact}
 		defer func() { // whatever happened, show it
 			if v.known == nil {
 				v.known = disc.known(v.token)
@@ -126,8 +133,8 @@ func handleCallback(client *bitbucket.Client, disc *discovery, cfg config.Config
 		// Neither needs the other, so they run at once: one round trip.
 		ws := url.PathEscape(v.Workspace)
 		query := url.Values{"pagelen": {fmt.Sprint(perPage)}, "sort": {"-updated_on"}}
-		if q.page != "" {
-			query.Set("page", q.page) // as Bitbucket's own next link had it
+		if q.Page != "" {
+			query.Set("page", q.Page) // as Bitbucket's own next link had it
 		}
 		var wg sync.WaitGroup
 		wg.Go(func() {
@@ -230,8 +237,8 @@ type badInput string
 func (b badInput) Error() string { return string(b) }
 
 type resultsQuery struct {
-	workspace string
-	page      string // Bitbucket's own page value: a number or an opaque cursor
+	Workspace string
+	Page      string // Bitbucket's own page value: a number or an opaque cursor
 }
 
 // pageValue is what the page links carry from Bitbucket's next and
@@ -252,13 +259,13 @@ func parseResultsQuery(q url.Values) (resultsQuery, error) {
 		if !config.WorkspaceID.MatchString(ws) {
 			return res, badInput("workspace must be a Bitbucket workspace ID (letters, digits, - and _, at most 63) or a {UUID}.")
 		}
-		res.workspace = ws
+		res.Workspace = ws
 	}
 	if p := q.Get("page"); p != "" {
 		if !pageValue.MatchString(p) {
 			return res, badInput("page must be the value from a Next or Previous link: at most 200 letters, digits and . _ ~ = -")
 		}
-		res.page = p
+		res.Page = p
 	}
 	return res, nil
 }

@@ -31,6 +31,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -183,19 +184,23 @@ func newServer(cfg config.Config, logger *slog.Logger, now func() time.Time, tra
 		logger.Warn("the consumer key or secret holds characters that golang.org/x/oauth2 form-encodes before " +
 			"Basic-encoding them (RFC 6749 §2.3.1), while curl -u sends them raw; Bitbucket does not document which it expects")
 	}
-	landing, err := handleLanding(pages, landingView{TokenURL: cfg.TokenURL, APIURL: cfg.APIURL, Workspace: cfg.Workspace,
+	// The proof of origin asked of browsers that send no Fetch Metadata
+	// (see askedByAPerson): new for each run of the app.
+	origin := rand.Text()
+	landing, err := handleLanding(pages, origin, landingView{TokenURL: cfg.TokenURL, APIURL: cfg.APIURL, Workspace: cfg.Workspace,
 		KeyMasked: mask(cfg.ConsumerKey), Timeout: cfg.Timeout.String()})
 	if err != nil {
 		return nil, err
 	}
 
 	mux := http.NewServeMux()
-	addRoutes(mux, landing, client, cfg, pages, logger, now)
+	addRoutes(mux, landing, client, origin, cfg, pages, logger, now)
+	refusals := &refusalLog{log: logger}
 	var h http.Handler = mux
 	h = withSecurityHeaders(h)
 	h = withRecovery(pages, logger, h)
-	h = withCrossSiteCheck(pages, logger, h)
-	h = withHostCheck(cfg.AllowedHosts, pages, logger, h)
+	h = withCrossSiteCheck(pages, refusals, h)
+	h = withHostCheck(cfg.AllowedHosts, pages, refusals, h)
 	h = withRequestLog(logger, h)
 	return h, nil
 }
@@ -217,7 +222,7 @@ func newHTTPServer(cfg config.Config, handler http.Handler, logger *slog.Logger)
 }
 
 // addRoutes is the one place that lists every route.
-func addRoutes(mux *http.ServeMux, landing http.Handler, client *bitbucket.Client, cfg config.Config, pages *renderer, logger *slog.Logger, now func() time.Time) {
+func addRoutes(mux *http.ServeMux, landing http.Handler, client *bitbucket.Client, origin string, cfg config.Config, pages *renderer, logger *slog.Logger, now func() time.Time) {
 	get := func(path string, h http.Handler) {
 		mux.Handle("GET "+path, h)                                   // GET and HEAD
 		mux.Handle(path, handleMethodNotAllowed(pages, "GET, HEAD")) // any other method
@@ -225,7 +230,7 @@ func addRoutes(mux *http.ServeMux, landing http.Handler, client *bitbucket.Clien
 	get("/{$}", landing)
 	get("/healthcheck", handleHealthcheck())
 	get("/authorize", handleAuthorize())
-	get("/oauth-callback", handleCallback(client, &discovery{}, cfg, pages, logger, now))
+	get("/oauth-callback", handleCallback(client, &discovery{}, origin, cfg, pages, logger, now))
 	get("/static/", handleStatic(staticFS(), pages))
 	mux.Handle("/", handleNotFound(pages))
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"bitbucket-client-credentials-sample/internal/config"
@@ -43,15 +45,15 @@ func setSecurityHeaders(h http.Header) {
 // The status is 421 Misdirected Request (RFC 9110, section 15.5.20): the
 // request reached a server that will not answer for that host name. 403
 // would say the client lacks a permission, and no permission would help.
-func withHostCheck(allowed []string, pages *renderer, logger *slog.Logger, next http.Handler) http.Handler {
+func withHostCheck(allowed []string, pages *renderer, refusals *refusalLog, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if config.HostAllowed(r.Host, allowed) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		host := config.HostName(r.Host)
-		logger.Warn("refused a request for a host name the app does not serve (set ALLOWED_HOSTS to serve it)",
-			"host", config.ClipShown(r.Host), "path", config.ClipShown(r.URL.Path))
+		refusals.warn(w, "refused a request for a host name the app does not serve (set ALLOWED_HOSTS to serve it)",
+			"status", http.StatusMisdirectedRequest, "host", config.ClipShown(r.Host), "path", config.ClipShown(r.URL.Path))
 		message := "This request has no Host header. The app answers only requests for localhost, " +
 			"a name under .localhost, an IP address, or a name listed in ALLOWED_HOSTS."
 		switch {
@@ -68,8 +70,8 @@ func withHostCheck(allowed []string, pages *renderer, logger *slog.Logger, next 
 	})
 }
 
-// withCrossSiteCheck refuses what another website's page makes the browser
-// ask for: an <img src="http://localhost:3000/oauth-callback?workspace=…">
+// withCrossSiteCheck refuses what a browser asks for on another page's
+// behalf, before any handler runs: an <img src="http://localhost:3000/oauth-callback">
 // on any site would otherwise make the app get a token and call Bitbucket,
 // spending the consumer's rate limit. Browsers say where a request comes
 // from in the Sec-Fetch-* headers (Fetch Metadata):
@@ -78,31 +80,96 @@ func withHostCheck(allowed []string, pages *renderer, logger *slog.Logger, next 
 //     same-site a page on this machine under another port (another dev
 //     server on localhost is the same site);
 //   - Sec-Fetch-Mode: navigate with Sec-Fetch-Dest: document is a top-level
-//     navigation (a link the person followed, a bookmark), which stays
-//     allowed: the person sees where they land. A navigation into an
-//     <iframe> or <object> is not: it would run the page unseen, and nor is
-//     a prefetch (Sec-Purpose: prefetch), which nobody sees either.
+//     navigation (a link followed, a bookmark): the results page decides
+//     about those (askedByAPerson). A navigation into an <iframe> or
+//     <object> would run the page unseen, so it is refused here.
 //
-// Requests without these headers (curl, scripts, older browsers) are not
-// from another site's page, and keep working.
-func withCrossSiteCheck(pages *renderer, logger *slog.Logger, next http.Handler) http.Handler {
+// A prefetch or a prerender (Sec-Purpose or Purpose says so) is refused
+// whatever Sec-Fetch-Site says: any website can ask Chromium to prefetch a
+// URL through speculation rules, with no click, and the request then says
+// Sec-Fetch-Site: none, like an address typed by hand.
+//
+// Requests without these headers (curl, scripts) are not from another
+// site's page: askedByAPerson decides about the results page for them.
+func withCrossSiteCheck(pages *renderer, refusals *refusalLog, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if site := r.Header.Get("Sec-Fetch-Site"); (site != "cross-site" && site != "same-site") || isTopLevelNavigation(r) {
+		var message string
+		switch site := r.Header.Get("Sec-Fetch-Site"); {
+		case isSpeculative(r.Header):
+			message = "Your browser asked for this address ahead of time (a prefetch or prerender), " +
+				"which any website can trigger, so the app refused without calling Bitbucket. Open the address yourself to see the page."
+		case (site == "cross-site" || site == "same-site") && !isTopLevelNavigation(r):
+			message = "Another website's page asked your browser for this address, " +
+				"so the app refused without calling Bitbucket. To see this page, open the address yourself."
+		default:
 			next.ServeHTTP(w, r)
 			return
 		}
-		logger.Warn("refused a request another website's page made", "sec_fetch_site", config.ClipShown(r.Header.Get("Sec-Fetch-Site")),
-			"path", config.ClipShown(r.URL.Path))
+		refusals.warn(w, "refused a request another page made", "status", http.StatusForbidden, "sec_fetch_site", config.ClipShown(r.Header.Get("Sec-Fetch-Site")),
+			"sec_purpose", config.ClipShown(r.Header.Get("Sec-Purpose")+r.Header.Get("Purpose")), "path", config.ClipShown(r.URL.Path))
 		setSecurityHeaders(w.Header())
-		pages.errorPage(w, http.StatusForbidden, "Another website's page asked your browser for this address, "+
-			"so the app refused without calling Bitbucket. To see this page, open the address yourself.")
+		w.Header().Set("Cache-Control", "no-store") // a refused prefetch must not stand in for the real page
+		pages.errorPage(w, http.StatusForbidden, message)
 	})
 }
 
 func isTopLevelNavigation(r *http.Request) bool {
 	dest := r.Header.Get("Sec-Fetch-Dest")
-	return r.Header.Get("Sec-Fetch-Mode") == "navigate" && (dest == "" || dest == "document") &&
-		!strings.Contains(r.Header.Get("Sec-Purpose"), "prefetch")
+	return r.Header.Get("Sec-Fetch-Mode") == "navigate" && (dest == "" || dest == "document")
+}
+
+// isSpeculative reports whether a request is a prefetch or a prerender:
+// Sec-Purpose (Chromium's speculation rules, <link rel=prefetch>), the
+// older Purpose and X-Purpose, and Firefox's X-Moz.
+func isSpeculative(h http.Header) bool {
+	for _, name := range []string{"Sec-Purpose", "Purpose", "X-Purpose", "X-Moz"} {
+		v := strings.ToLower(h.Get(name))
+		if strings.Contains(v, "prefetch") || strings.Contains(v, "prerender") || strings.Contains(v, "preview") {
+			return true
+		}
+	}
+	return false
+}
+
+// originCookie is the proof of origin the results page asks of a browser
+// that sends no Fetch Metadata: browsers send none to a plain-http name
+// that is not loopback, such as one listed in ALLOWED_HOSTS. The landing
+// page and the confirmation page set it; SameSite=Strict keeps the browser
+// from sending it with a request another site's page starts, and its value,
+// random for each run of the app, cannot be guessed by a page that tries to
+// set one of its own. HttpOnly keeps scripts from reading it.
+const originCookie = "bitbucket-sample-origin"
+
+func setOriginCookie(w http.ResponseWriter, value string) {
+	http.SetCookie(w, &http.Cookie{Name: originCookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+// askedByAPerson reports whether a results page request comes from a person
+// rather than from a page that made the browser load it. Only then does the
+// app spend the consumer's rate limit on it:
+//
+//   - A navigation from another site, or from another port of this machine
+//     (same-site), needs a person's activation, a click or a key press
+//     (Sec-Fetch-User: ?1): a page that opened a window and navigates it by
+//     script sends none, and could otherwise load the page hundreds of
+//     times, and time each load.
+//   - A request without Fetch Metadata to a name that is not loopback comes
+//     from a browser that sends none there (plain http), so it needs the
+//     origin cookie. On loopback, browsers always send Fetch Metadata: a
+//     request without it comes from curl or a script, which is fine.
+//   - Anything else is the app's own page, or an address typed by hand.
+func askedByAPerson(r *http.Request, cookieValue string) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return r.Header.Get("Sec-Fetch-User") == "?1"
+	case "":
+		if config.LoopbackHost(r.Host) {
+			return true
+		}
+		c, err := r.Cookie(originCookie)
+		return err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(cookieValue)) == 1
+	}
+	return true
 }
 
 // withRecovery turns a panic in a handler into the app's 500 page and one
@@ -139,6 +206,9 @@ func withRequestLog(logger *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		if sw.refused {
+			return // refusalLog wrote its own line, or counted it
+		}
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
@@ -150,7 +220,8 @@ func withRequestLog(logger *slog.Logger, next http.Handler) http.Handler {
 // statusWriter remembers the status a handler wrote.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status  int
+	refused bool // set by refusalLog.warn
 }
 
 func (w *statusWriter) WriteHeader(status int) {
@@ -169,3 +240,49 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// refusalLog logs refused requests at a bounded rate. A page on another
+// site can make a browser send thousands of requests a minute, and one log
+// line each would bury everything else: it writes at most refusalBurst
+// lines in each refusalWindow, then one line that counts the rest.
+type refusalLog struct {
+	log     *slog.Logger
+	mu      sync.Mutex
+	start   time.Time // of the current window
+	logged  int       // lines written in it
+	dropped int       // refusals not written yet
+}
+
+const (
+	refusalWindow = 10 * time.Second
+	refusalBurst  = 20
+)
+
+// warn logs a refusal, or counts it when the window's lines are spent. The
+// request log then leaves the request out: this is its line.
+func (l *refusalLog) warn(w http.ResponseWriter, msg string, args ...any) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.refused = true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now := time.Now(); now.Sub(l.start) >= refusalWindow {
+		l.start, l.logged = now, 0
+	}
+	if l.logged < refusalBurst {
+		l.logged++
+		l.log.Warn(msg, args...)
+		return
+	}
+	if l.dropped == 0 {
+		time.AfterFunc(time.Until(l.start.Add(refusalWindow)), l.flush)
+	}
+	l.dropped++
+}
+
+func (l *refusalLog) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.log.Warn("more requests were refused, not logged one by one", "refused", l.dropped, "within", refusalWindow)
+	l.dropped = 0
+}

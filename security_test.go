@@ -214,63 +214,158 @@ func TestHostRefusalIsEscapedAndClipped(t *testing.T) {
 	}
 }
 
-// TestCrossSiteRequests: a page on another site may link here (a top-level
-// navigation), but may not make the browser load the app's pages as
-// images, scripts, fetches or frames: that would spend the consumer's
-// rate limit. Requests without Sec-Fetch-* (curl, scripts) keep working.
+// TestCrossSiteRequests: what another page can make a browser ask for. A
+// results page calls Bitbucket only when a person asked for it; a refusal
+// or a confirmation page calls nobody.
 func TestCrossSiteRequests(t *testing.T) {
+	const (
+		results = "results" // the flow runs: 200 and repositories
+		refused = "refused" // 403, a short page saying why
+		confirm = "confirm" // 200, a button that runs the flow
+	)
 	tests := []struct {
-		name             string
-		site, mode, dest string
-		refused          bool
+		name   string
+		header map[string]string
+		want   string
 	}{
-		{"no Sec-Fetch headers (curl)", "", "", "", false},
-		{"typed in the address bar", "none", "navigate", "document", false},
-		{"same origin", "same-origin", "no-cors", "image", false},
-		{"same site: another port on localhost", "same-site", "cors", "empty", true},
-		{"<img> on another port on localhost", "same-site", "no-cors", "image", true},
-		{"link from another port on localhost", "same-site", "navigate", "document", false},
-		{"link from another site", "cross-site", "navigate", "document", false},
-		{"navigation without Sec-Fetch-Dest", "cross-site", "navigate", "", false},
-		{"mode alone", "", "no-cors", "image", false},
-		{"<img> on another site", "cross-site", "no-cors", "image", true},
-		{"<script> on another site", "cross-site", "no-cors", "script", true},
-		{"fetch() from another site", "cross-site", "cors", "empty", true},
-		{"<iframe> on another site", "cross-site", "navigate", "iframe", true},
-		{"<object> on another site", "cross-site", "navigate", "object", true},
-		{"cross-site without mode", "cross-site", "", "", true},
-		{"cross-site prefetch", "cross-site", "navigate", "document", true},
+		{"no Sec-Fetch headers (curl)", nil, results},
+		{"typed in the address bar", map[string]string{"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-User": "?1"}, results},
+		{"bookmark, no activation", map[string]string{"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, results},
+		{"the app's own link", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-User": "?1"}, results},
+		{"same origin image", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}, results},
+		{"link clicked on another site", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-User": "?1"}, results},
+		{"link clicked on another port", map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-User": "?1"}, results},
+		{"scripted navigation from another site", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, confirm},
+		{"scripted navigation from another port", map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, confirm},
+		{"navigation without Sec-Fetch-Dest, no activation", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}, confirm},
+		{"activation spelled otherwise", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-User": "?0"}, confirm},
+		{"fetch() from another port", map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}, refused},
+		{"<img> on another port", map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}, refused},
+		{"<img> on another site", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}, refused},
+		{"<script> on another site", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "script"}, refused},
+		{"<iframe> on another site, even clicked", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe", "Sec-Fetch-User": "?1"}, refused},
+		{"<object> on another site", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "object"}, refused},
+		{"cross-site without mode", map[string]string{"Sec-Fetch-Site": "cross-site"}, refused},
+		// Chromium's speculation rules: any website can ask for them, and
+		// the request says Sec-Fetch-Site: none, like a typed address.
+		{"prefetch from speculation rules", map[string]string{"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Purpose": "prefetch"}, refused},
+		{"prerender", map[string]string{"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Purpose": "prefetch;prerender"}, refused},
+		{"same-origin prefetch", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Purpose": "prefetch"}, refused},
+		{"prefetch with activation", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-User": "?1", "Sec-Purpose": "prefetch;anonymous-client-ip"}, refused},
+		{"legacy Purpose: prefetch", map[string]string{"Purpose": "prefetch"}, refused},
+		{"Firefox X-Moz: prefetch", map[string]string{"X-Moz": "prefetch"}, refused},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, withWorkspace("bitbucket-demo"))
+			r := getAs(t, f, "", "/oauth-callback?workspace=bitbucket-demo&page=2", tt.header)
+			checkOutcome(t, f, r, tt.want)
+		})
+	}
+}
+
+// checkOutcome checks a results page request's answer against what the
+// cross-site tests expect: the flow, a refusal or a confirmation page.
+func checkOutcome(t *testing.T, f *fixture, r response, want string) {
+	t.Helper()
+	switch want {
+	case "results":
+		if r.status != http.StatusOK || !strings.Contains(r.body, `<table class="repos">`) {
+			t.Fatalf("status %d, want 200 and the results\n%s", r.status, r.body)
+		}
+		return
+	case "refused":
+		if r.status != http.StatusForbidden || !strings.Contains(r.body, "refused without calling Bitbucket") {
+			t.Fatalf("status %d, want 403 with a short page saying why\n%s", r.status, r.body)
+		}
+		if r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("a refusal may be cached (Cache-Control %q): a browser could show it for the real page", r.header.Get("Cache-Control"))
+		}
+	case "confirm":
+		// The button runs the flow with the same query: a form that GETs
+		// /oauth-callback, from the app's own page.
+		for _, s := range []string{`<form class="confirm" method="get" action="/oauth-callback">`,
+			`name="workspace" value="bitbucket-demo"`, `name="page" value="2"`, `<button class="button" type="submit">`} {
+			if !strings.Contains(r.body, s) {
+				t.Errorf("the confirmation page lacks %s", s)
+			}
+		}
+		if r.status != http.StatusOK || strings.Contains(r.body, `<table class="repos">`) {
+			t.Fatalf("status %d, want 200 with a button and no results\n%s", r.status, r.body)
+		}
+	default:
+		t.Fatalf("unknown outcome %q", want)
+	}
+	checkSecurityHeaders(t, r.header)
+	assertNoUpstreamCall(t, f)
+}
+
+// TestNoFetchMetadataNeedsTheOriginCookie: browsers send no Fetch Metadata
+// to a plain-http name that is not loopback (a name in ALLOWED_HOSTS, a LAN
+// address), so there an image on another local port would look like curl.
+// The results page then needs the cookie the landing page sets, which
+// SameSite=Strict keeps off requests other sites start. On loopback, where
+// browsers always send Fetch Metadata, curl needs nothing.
+func TestNoFetchMetadataNeedsTheOriginCookie(t *testing.T) {
+	tests := []struct {
+		name, host, cookie, want string // cookie "landing": the one the landing page set
+	}{
+		{"an allowed name without the cookie", "dev.example:3000", "", "confirm"},
+		{"an allowed name with a made-up cookie", "dev.example:3000", "guessed", "confirm"},
+		{"a LAN address without the cookie", "192.168.1.20:3000", "", "confirm"},
+		{"an allowed name with the landing page's cookie", "dev.example:3000", "landing", "results"},
+		{"a LAN address with the landing page's cookie", "192.168.1.20:3000", "landing", "results"},
+		{"localhost without the cookie (curl)", "localhost:3000", "", "results"},
+		{"127.0.0.1 without the cookie (curl)", "127.0.0.1:3000", "", "results"},
+		{"[::1] without the cookie (curl)", "[::1]:3000", "", "results"},
+		{"a name under .localhost (curl)", "app.localhost:3000", "", "results"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, withWorkspace("bitbucket-demo"), withAllowedHosts("dev.example"))
+			landing := getAs(t, f, tt.host, "/", nil)
+			cookie := findCookie(landing.header, originCookie)
+			if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/" || len(cookie.Value) < 20 {
+				t.Fatalf("the landing page sets no HttpOnly, SameSite=Strict origin cookie with a random value: %+v", cookie)
+			}
 			h := map[string]string{}
-			purpose := ""
-			if strings.Contains(tt.name, "prefetch") {
-				purpose = "prefetch"
+			switch tt.cookie {
+			case "":
+			case "landing":
+				h["Cookie"] = originCookie + "=" + cookie.Value
+			default:
+				h["Cookie"] = originCookie + "=" + tt.cookie
 			}
-			for k, v := range map[string]string{"Sec-Fetch-Site": tt.site, "Sec-Fetch-Mode": tt.mode, "Sec-Fetch-Dest": tt.dest, "Sec-Purpose": purpose} {
-				if v != "" {
-					h[k] = v
-				}
-			}
-			r := getAs(t, f, "", "/oauth-callback?workspace=bitbucket-demo", h)
-			if !tt.refused {
-				if r.status != http.StatusOK {
-					t.Fatalf("status %d, want 200\n%s", r.status, r.body)
-				}
-				return
-			}
-			if r.status != http.StatusForbidden || !strings.Contains(r.body, "Another website") {
-				t.Fatalf("status %d, want 403 with a short page saying why\n%s", r.status, r.body)
-			}
-			checkSecurityHeaders(t, r.header)
-			assertNoUpstreamCall(t, f)
-			if !strings.Contains(f.logs.String(), "status=403") {
-				t.Errorf("the request log lacks the refusal:\n%s", f.logs)
+			r := getAs(t, f, tt.host, "/oauth-callback?workspace=bitbucket-demo&page=2", h)
+			checkOutcome(t, f, r, tt.want)
+			if tt.want == "confirm" && findCookie(r.header, originCookie) == nil {
+				t.Error("the confirmation page does not set the origin cookie, so its button would land here again")
 			}
 		})
 	}
+}
+
+func findCookie(h http.Header, name string) *http.Cookie {
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// TestUnspecifiedAddressesAreNoHost: browsers take 0.0.0.0 (and [::]) for
+// this machine, and send no Fetch Metadata there.
+func TestUnspecifiedAddressesAreNoHost(t *testing.T) {
+	f := newFixture(t, withWorkspace("bitbucket-demo"))
+	for _, host := range []string{"0.0.0.0:3000", "0.0.0.0", "[::]:3000", "[::]", "[0:0::0]:3000"} {
+		if r := getAs(t, f, host, "/oauth-callback", nil); r.status != http.StatusMisdirectedRequest {
+			t.Errorf("Host %s: status %d, want 421", host, r.status)
+		}
+	}
+	assertNoUpstreamCall(t, f)
 }
 
 // TestRunServesAllowedHosts: the whole program, configured through the

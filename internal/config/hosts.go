@@ -117,8 +117,10 @@ func HostAllowed(hostport string, allowed []string) bool {
 	if _, port, err := net.SplitHostPort(hostport); err == nil && strings.Trim(port, "0123456789") != "" {
 		return false // "localhost:3000,evil.example" names no port: a browser never sends it
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return true
+	if a, err := netip.ParseAddr(host); err == nil {
+		// 0.0.0.0 and :: reach this machine in browsers, but name no host:
+		// nothing legitimate asks for them.
+		return !a.IsUnspecified()
 	}
 	if host == "localhost" || (strings.HasSuffix(host, ".localhost") && len(host) > len(".localhost")) {
 		return true
@@ -175,4 +177,13 @@ func ClipShown(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// LoopbackHost reports whether a request's Host names this machine the
+// way browsers treat as potentially trustworthy: localhost, a name under
+// .localhost, 127.0.0.0/8 or ::1. Browsers send Fetch Metadata to these,
+// and to no other plain-http name.
+func LoopbackHost(hostport string) bool {
+	host := HostName(hostport)
+	return isLoopbackHost(host) || (strings.HasSuffix(host, ".localhost") && len(host) > len(".localhost"))
 }
