@@ -1,6 +1,7 @@
 package standin
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -139,7 +140,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		case APIShellData:
 			v["name"] = shellSyntax[0]
 		}
-		writeJSON(w, http.StatusOK, v)
+		writeAnswer(w, r, v)
 	case RepositoriesAPI:
 		ws, ok := s.reachableWorkspace(segs[1])
 		if !ok {
@@ -241,6 +242,30 @@ func endpointOf(r *http.Request) Endpoint {
 		return UserWorkspaces
 	}
 	return ""
+}
+
+// writeAnswer writes a 200 answer of the API, cut down by the request's
+// fields parameter if it has one (see applyFields). Of several fields
+// parameters the last counts (Bitbucket does not say; an inferred choice).
+func writeAnswer(w http.ResponseWriter, r *http.Request, v map[string]any) {
+	if all := r.URL.Query()["fields"]; len(all) > 0 && all[len(all)-1] != "" {
+		v = applyFields(decoded(v), all[len(all)-1])
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// decoded returns v as encoding/json would decode it (objects as
+// map[string]any, arrays as []any): the form applyFields walks.
+func decoded(v map[string]any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // the stand-in's own answers always encode
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return out
 }
 
 // serveRepoPage answers the html links of repositories and workspaces, so

@@ -47,8 +47,8 @@ var keptParams = []string{"sort", "q", "fields"}
 // pagelen (default 10, at most 100), page, size, and absolute next and
 // previous URLs, next absent on the last page. ?sort=field or -field orders
 // the values first (an unknown field is a 400); next and previous keep
-// sort, q and fields from the request (q and fields are carried, not
-// applied), and pagelen.
+// sort, q and fields from the request (q is carried, not applied), and
+// pagelen. fields then cuts the page down (see writeAnswer).
 //
 // Faults make it less regular, each the way the spec allows:
 //   - APIStringTypes: page is a string ("1").
@@ -156,7 +156,7 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, values []any,
 	if page > 1 && !cursors {
 		body["previous"] = link(strconv.Itoa(page - 1))
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeAnswer(w, r, body)
 }
 
 // cursor makes the opaque page token of APICursorPages for the item at

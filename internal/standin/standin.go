@@ -31,9 +31,14 @@
 //     next and previous links that keep sort, q, fields and pagelen, and
 //     ?sort= (repositories by name, slug, full_name, created_on or
 //     updated_on, workspaces by slug, "-" first for descending; other fields
-//     are a 400; q and fields are kept, not applied); behind faults, cursor pages
+//     are a 400; q is kept, not applied); behind faults, cursor pages
 //     with an opaque page, answers without size or pagelen, an empty first
 //     page, an order that shifts between pages, and spec-typed strings.
+//   - Partial responses: ?fields= cuts every 200 answer (objects and pages)
+//     as the spec's narrative says: dotted paths from the root, "+" adds,
+//     "-" removes, "*" matches one level, paths through arrays apply to
+//     each element, paths that name nothing are ignored. A page asked for
+//     without "next" in its fields has no next.
 //   - What an app_user token (client credentials since May 2026) may meet:
 //     /2.0/user/workspaces refusing it with 401 or 403, and a consumer
 //     that reaches only its own workspace (SetReachableWorkspaces).

@@ -517,8 +517,8 @@ func TestNextKeepsParams(t *testing.T) {
 			url.Values{"sort": {"-updated_on"}, "pagelen": {"10"}}},
 		{"all four", `/2.0/repositories/bitbucket-demo?pagelen=4&sort=name&q=name+~+"a"&fields=values.name,next`,
 			url.Values{"sort": {"name"}, "q": {`name ~ "a"`}, "fields": {"values.name,next"}, "pagelen": {"4"}}},
-		{"user workspaces", "/2.0/user/workspaces?pagelen=1&sort=-slug&fields=values.workspace.slug",
-			url.Values{"sort": {"-slug"}, "fields": {"values.workspace.slug"}, "pagelen": {"1"}}},
+		{"user workspaces", "/2.0/user/workspaces?pagelen=1&sort=-slug&fields=values.workspace.slug,next,previous",
+			url.Values{"sort": {"-slug"}, "fields": {"values.workspace.slug,next,previous"}, "pagelen": {"1"}}},
 		{"other parameters are not kept", "/2.0/repositories/bitbucket-demo?role=member&pagelen=10",
 			url.Values{"pagelen": {"10"}}},
 	}
