@@ -164,7 +164,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			}
 			values[i] = v
 		}
-		s.writePage(w, r, values, fault, repositorySort)
+		s.writePage(w, r, endpoint, values, fault, repositorySort)
 	case UserWorkspaces:
 		s.mu.Lock()
 		values := make([]any, 0, len(s.order))
@@ -183,7 +183,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			values = append(values, sh.access(base, false))
 		}
 		s.mu.Unlock()
-		s.writePage(w, r, values, fault, workspaceAccessSort)
+		s.writePage(w, r, endpoint, values, fault, workspaceAccessSort)
 	}
 }
 

@@ -27,7 +27,9 @@
 //     404s for unknown workspaces and routes, and 410 for the endpoints
 //     removed in 2026. A workspace may be named by its {UUID}; answers carry
 //     the slug. Repositories carry clone links with a user name in them.
-//   - Pagination: pagelen (10 by default, at most 100), page, size, absolute
+//   - Pagination: pagelen (10 by default; 0 means the default; above the
+//     endpoint's cap, 100 unless SetPagelenCap lowers it, a 400 "Invalid
+//     pagelen", as Bitbucket answers above its caps), page, size, absolute
 //     next and previous links that keep sort, q, fields and pagelen, and
 //     ?sort= (repositories by name, slug, full_name, created_on or
 //     updated_on, workspaces by slug, "-" first for descending; other fields
@@ -57,6 +59,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -298,20 +301,21 @@ type Request struct {
 type Server struct {
 	opts Options
 
-	mu         sync.Mutex
-	latency    time.Duration
-	faults     map[Endpoint]Fault
-	tokens     map[string]issued
-	everIssued []string
-	requests   []Request
-	data       map[string]*workspace
-	order      []string        // workspace slugs in the order /2.0/user/workspaces lists them
-	reachable  map[string]bool // the workspace slugs tokens reach; nil: all
-	uuids      int             // UUIDs made so far
-	cursorKey  []byte          // signs the cursors of APICursorPages
-	redirectTo string          // the other origin of Redirect307OtherOrigin and Redirect302OtherOrigin
-	dripBytes  int             // what Drip sends at a time
-	dripEvery  time.Duration   // and how often
+	mu          sync.Mutex
+	latency     time.Duration
+	faults      map[Endpoint]Fault
+	tokens      map[string]issued
+	everIssued  []string
+	requests    []Request
+	data        map[string]*workspace
+	order       []string         // workspace slugs in the order /2.0/user/workspaces lists them
+	reachable   map[string]bool  // the workspace slugs tokens reach; nil: all
+	uuids       int              // UUIDs made so far
+	cursorKey   []byte           // signs the cursors of APICursorPages
+	redirectTo  string           // the other origin of Redirect307OtherOrigin and Redirect302OtherOrigin
+	dripBytes   int              // what Drip sends at a time
+	dripEvery   time.Duration    // and how often
+	pagelenCaps map[Endpoint]int // the largest pagelen each paginated endpoint takes
 
 	tokenRequests atomic.Int64
 	apiRequests   atomic.Int64
@@ -343,9 +347,10 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{
-		opts:   opts,
-		faults: map[Endpoint]Fault{},
-		tokens: map[string]issued{},
+		opts:        opts,
+		faults:      map[Endpoint]Fault{},
+		tokens:      map[string]issued{},
+		pagelenCaps: maps.Clone(defaultPagelenCaps),
 	}
 	s.dripBytes, s.dripEvery = 8, 100*time.Millisecond
 	s.cursorKey = make([]byte, 32)
@@ -412,6 +417,20 @@ func (s *Server) SetExpiresIn(seconds int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts.ExpiresIn = seconds
+}
+
+// SetPagelenCap sets the largest pagelen endpoint e takes (100 for both
+// paginated endpoints unless set): a request for more gets Bitbucket's 400
+// "Invalid pagelen", as some of its endpoints answer above their cap (50
+// for pull requests). n < 1 puts the default cap back. Without pagelen, a
+// page holds 10 items, or n if that is less.
+func (s *Server) SetPagelenCap(e Endpoint, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n < 1 {
+		n = defaultPagelenCaps[e]
+	}
+	s.pagelenCaps[e] = n
 }
 
 // SetDripRate sets how fast Drip sends a body: n bytes every d (8 bytes

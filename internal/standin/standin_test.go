@@ -1191,3 +1191,58 @@ func TestShellData(t *testing.T) {
 		}
 	})
 }
+
+func TestPagelenCaps(t *testing.T) {
+	tests := []struct {
+		name     string
+		caps     map[Endpoint]int // SetPagelenCap before the request
+		setBack  bool             // then SetPagelenCap(e, 0) on each
+		path     string
+		status   int
+		pagelen  float64 // of a 200 answer
+		values   int     // on the page
+		nextKeep string  // pagelen that next carries
+	}{
+		{"default", nil, false, "/2.0/repositories/bitbucket-demo", 200, 10, 10, "10"},
+		{"at the cap", nil, false, "/2.0/repositories/bitbucket-demo?pagelen=100", 200, 100, 23, ""},
+		{"above the cap", nil, false, "/2.0/repositories/bitbucket-demo?pagelen=101", 400, 0, 0, ""},
+		{"user workspaces above the cap", nil, false, "/2.0/user/workspaces?pagelen=101", 400, 0, 0, ""},
+		{"negative", nil, false, "/2.0/repositories/bitbucket-demo?pagelen=-1", 400, 0, 0, ""},
+		{"not a number", nil, false, "/2.0/user/workspaces?pagelen=ten", 400, 0, 0, ""},
+		{"zero is the default", nil, false, "/2.0/repositories/bitbucket-demo?pagelen=0", 200, 10, 10, "10"},
+		{"a lowered cap", map[Endpoint]int{RepositoriesAPI: 50}, false, "/2.0/repositories/bitbucket-demo?pagelen=51", 400, 0, 0, ""},
+		{"under a lowered cap", map[Endpoint]int{RepositoriesAPI: 50}, false, "/2.0/repositories/bitbucket-demo?pagelen=50", 200, 50, 23, ""},
+		{"a cap is per endpoint", map[Endpoint]int{RepositoriesAPI: 50}, false, "/2.0/user/workspaces?pagelen=100", 200, 100, 2, ""},
+		{"a cap under the default shortens the default page", map[Endpoint]int{RepositoriesAPI: 5}, false, "/2.0/repositories/bitbucket-demo", 200, 5, 5, "5"},
+		{"a cap set back", map[Endpoint]int{UserWorkspaces: 1}, true, "/2.0/user/workspaces?pagelen=100", 200, 100, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv, _ := start(t)
+			for e, n := range tt.caps {
+				s.SetPagelenCap(e, n)
+				if tt.setBack {
+					s.SetPagelenCap(e, 0)
+				}
+			}
+			status, _, v := getJSON(t, srv.URL+tt.path, token(t, srv.URL))
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %v", status, tt.status, v)
+			}
+			if status == 400 {
+				// Bitbucket's body, as jenkinsci/bitbucket-branch-source-plugin#1182 shows it.
+				if len(v) != 2 || v["type"] != "error" || errorMessage(v) != "Invalid pagelen" || len(v["error"].(map[string]any)) != 1 {
+					t.Errorf("body %v, want {type: error, error: {message: Invalid pagelen}}", v)
+				}
+				return
+			}
+			if v["pagelen"] != tt.pagelen || len(v["values"].([]any)) != tt.values {
+				t.Errorf("pagelen %v, %d values; want %v, %d", v["pagelen"], len(v["values"].([]any)), tt.pagelen, tt.values)
+			}
+			next, _ := v["next"].(string)
+			if u, _ := url.Parse(next); u.Query().Get("pagelen") != tt.nextKeep {
+				t.Errorf("next %q, want one with pagelen=%s", next, tt.nextKeep)
+			}
+		})
+	}
+}
