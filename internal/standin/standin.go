@@ -23,10 +23,22 @@
 //   - GET /2.0/workspaces/{workspace}, GET /2.0/repositories/{workspace}
 //     (paginated) and GET /2.0/user/workspaces (paginated, items in the
 //     spec's workspace_access shape), with Bearer-only authentication,
-//     Bitbucket's nested {"type":"error"} bodies, x-oauth-scopes headers,
-//     404s for unknown workspaces and routes, and 410 for the endpoints
-//     removed in 2026. A workspace may be named by its {UUID}; answers carry
-//     the slug. Repositories carry clone links with a user name in them.
+//     Bitbucket's nested {"type":"error"} bodies, 404s for unknown
+//     workspaces and routes, and 410 for the endpoints removed in 2026
+//     (CHANGE-2770, with detail and data.announcement_url). A workspace may
+//     be named by its {UUID}; answers carry the slug. Repositories carry
+//     clone links with a user name in them.
+//   - On every answer of the API, 401s to 429s included, the headers
+//     X-OAuth-Scopes (the token's scopes), X-Accepted-OAuth-Scopes (what the
+//     operation needs), X-Credential-Type ("oauth2", an inferred value;
+//     empty, with X-OAuth-Scopes, for a request without a valid token) and
+//     X-Request-Count; on every 401, WWW-Authenticate: Basic
+//     realm="Bitbucket.org HTTP". The scope an operation needs comes from
+//     one function (scopeFor, from the OpenAPI description's security
+//     lists) and granted scopes are checked by one (missingScopes), which
+//     applies Bitbucket's implications: repository:write, project and
+//     pullrequest imply repository, pullrequest:write implies
+//     repository:write, repository:admin implies neither.
 //   - Pagination: pagelen (10 by default; 0 means the default; above the
 //     endpoint's cap, 100 unless SetPagelenCap lowers it, a 400 "Invalid
 //     pagelen", as Bitbucket answers above its caps), page, size, absolute
