@@ -26,8 +26,13 @@
 //     Bitbucket's nested {"type":"error"} bodies, 404s for unknown
 //     workspaces and routes, and 410 for the endpoints removed in 2026
 //     (CHANGE-2770, with detail and data.announcement_url). A workspace may
-//     be named by its {UUID}; answers carry the slug. Repositories carry
-//     clone links with a user name in them.
+//     be named by its {UUID}; answers carry the slug.
+//   - Objects of real size: repositories with every field and link
+//     Bitbucket sends (owner, workspace, project, mainbranch unless empty,
+//     parent on a fork, thirteen links including clone links with a user
+//     name in them), workspaces with all eight links: a page of 10
+//     repositories weighs some 30 kB, as Bitbucket's does. BodyBytes counts
+//     what the API has written.
 //   - On every answer of the API, 401s to 429s included, the headers
 //     X-OAuth-Scopes (the token's scopes), X-Accepted-OAuth-Scopes (what the
 //     operation needs), X-Credential-Type ("oauth2", an inferred value;
@@ -333,6 +338,7 @@ type Server struct {
 	apiRequests   atomic.Int64
 	newConns      atomic.Int64
 	dripping      atomic.Int64
+	bodyBytes     atomic.Int64
 }
 
 type issued struct {
@@ -521,6 +527,11 @@ func (s *Server) TokenRequests() int { return int(s.tokenRequests.Load()) }
 // APIRequests counts requests to /2.0/.
 func (s *Server) APIRequests() int { return int(s.apiRequests.Load()) }
 
+// BodyBytes counts the bytes of the bodies of every answer to /2.0/ the
+// stand-in has written, errors and faults included (not the headers, not
+// the token endpoint's): what a client read from the API, for benchmarks.
+func (s *Server) BodyBytes() int64 { return s.bodyBytes.Load() }
+
 // NewConns counts TCP connections opened to the stand-in (needs ConnState).
 func (s *Server) NewConns() int { return int(s.newConns.Load()) }
 
@@ -559,6 +570,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/2.0/"):
 		s.apiRequests.Add(1)
 		endpoint = endpointOf(r)
+		w = &countingWriter{ResponseWriter: w, n: &s.bodyBytes}
 	}
 
 	s.mu.Lock()
@@ -644,6 +656,21 @@ func writeRaw(w http.ResponseWriter, status int, contentType, body string) {
 	w.WriteHeader(status)
 	fmt.Fprint(w, body) //nolint:errcheck // the client may have gone
 }
+
+// countingWriter counts the body bytes written through it.
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (Drip flushes).
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
