@@ -68,6 +68,10 @@
 //     back, bodies of a MiB or more, very long names and scopes, and names
 //     and links carrying HTML, script or shell syntax.
 //
+// The command in cmd/standin (make standin) serves it on its own, on
+// 127.0.0.1:3001 or STANDIN_PORT, and prints the export lines that point a
+// client at it.
+//
 // Each Fault's comment says the exact answer it produces. How the stand-in
 // differs from Bitbucket is listed in docs/standin.md.
 package standin
