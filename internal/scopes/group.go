@@ -6,11 +6,13 @@ import (
 	"strings"
 )
 
-// The labels of the two groups whose operations need no OAuth 2 scope.
-const (
-	LabelAnyToken = "Any valid token (no permission to tick)"
-	LabelConnect  = "Connect apps only (a Connect app's JWT, not an OAuth token)"
-)
+// LabelAnyToken labels the group of operations that need no scope: any
+// valid token reaches them (GET /workspaces/{workspace}, /hook_events, ...).
+const LabelAnyToken = "Any valid token (no permission to tick)"
+
+// LabelConnect labels the group of Connect apps' operations, which no OAuth
+// consumer's token reaches, whatever is ticked.
+const LabelConnect = "Connect apps only (a Connect app's JWT, not an OAuth token)"
 
 // Group is a set of operations that need the same permissions.
 type Group struct {

@@ -9,7 +9,8 @@ import (
 )
 
 // tinySpec has one operation of each kind the table must tell apart, in
-// an order the table must not keep (keys of a JSON object have none).
+// an order the table must not keep (keys of a JSON object have none), and
+// a scope listed twice, which the table lists once.
 const tinySpec = `{
   "openapi": "3.0.0",
   "paths": {
@@ -50,8 +51,12 @@ const tinySpec = `{
       "get": {
         "summary": "List snippets",
         "deprecated": true,
-        "security": [{"oauth2": ["snippet"]}],
-        "x-atlassian-oauth2-scopes": [{"state": "Current", "scheme": "oauth2", "scopes": ["read:snippet:bitbucket"]}]
+        "security": [{"oauth2": ["snippet", "snippet"]}],
+        "x-atlassian-oauth2-scopes": [
+          {"state": "Current", "scheme": "oauth2", "scopes": ["read:snippet:bitbucket"]},
+          {"state": "Current", "scheme": "oauth2", "scopes": ["read:snippet:bitbucket"]},
+          {"state": "Current", "scheme": "basic", "scopes": ["not:oauth2"]}
+        ]
       }
     },
     "/users/{selected_user}/properties/{app_key}/{property_name}": {
