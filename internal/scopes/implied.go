@@ -45,10 +45,11 @@ var implies = map[string][]string{
 	// "Implies team, but adds the ability to manage the teams that the
 	// authorizing user is an admin on."
 	"team:write": {"team"},
-	// A write permission includes its read on the scopes page (the REST
-	// introduction does not repeat it for these three). Token answers agree:
-	// with every box ticked they name account:write and runner:write, not
-	// account or runner.
+	// The docs' text for these three names no other scope. They follow the
+	// rule the docs state for issue:write, snippet:write and team:write, a
+	// group's Write includes its Read, and token answers agree: with every
+	// box ticked they name account:write and runner:write, not account or
+	// runner.
 	"account:write":  {"account"},
 	"pipeline:write": {"pipeline"},
 	"runner:write":   {"runner"},
@@ -58,8 +59,8 @@ var implies = map[string][]string{
 // granted and everything they imply, directly or through another (so
 // pullrequest:write gives repository:write, and through it repository).
 // Names it does not know pass through as they are, empty ones are dropped.
-// Pass it the scopes of the token's answer ("scope", space-separated) or of
-// its X-OAuth-Scopes header.
+// Pass it the names from the token's answer ("scope", separated by spaces)
+// or from an API answer's X-OAuth-Scopes header (separated by commas).
 func Implied(granted []string) map[string]bool {
 	have := make(map[string]bool, len(granted))
 	todo := append([]string(nil), granted...)
