@@ -39,9 +39,10 @@
 //     empty, with X-OAuth-Scopes, for a request without a valid token) and
 //     X-Request-Count; on every 401, WWW-Authenticate: Basic
 //     realm="Bitbucket.org HTTP". The scope an operation needs comes from
-//     one function (scopeFor, from the OpenAPI description's security
-//     lists) and granted scopes are checked by one (missingScopes), which
-//     applies Bitbucket's implications: repository:write, project and
+//     one function (scopeFor, which reads scopes.Required, the table
+//     generated from the OpenAPI description) and granted scopes are
+//     checked by one (missingScopes), which applies Bitbucket's
+//     implications through scopes.Implied: repository:write, project and
 //     pullrequest imply repository, pullrequest:write implies
 //     repository:write, repository:admin implies neither.
 //   - Pagination: pagelen (10 by default; 0 means the default; above the

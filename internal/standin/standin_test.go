@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -1383,24 +1382,50 @@ func TestScopeImplications(t *testing.T) {
 	}
 }
 
-func TestImpliedScopes(t *testing.T) {
+func TestMissingScopes(t *testing.T) {
 	tests := []struct {
-		granted []string
-		want    string // sorted, space-separated
+		granted, required []string
+		want              string // space-separated
 	}{
-		{nil, ""},
-		{[]string{"repository"}, "repository"},
-		{[]string{"repository:write"}, "repository repository:write"},
-		{[]string{"project"}, "project repository"},
-		{[]string{"pullrequest"}, "pullrequest repository"},
-		{[]string{"pullrequest:write"}, "pullrequest:write repository repository:write"},
-		{[]string{"repository:admin"}, "repository:admin"},
-		{[]string{"account", "pullrequest:write", "pullrequest:write"}, "account pullrequest:write repository repository:write"},
+		{nil, nil, ""},
+		{[]string{"account"}, []string{}, ""},
+		{[]string{"repository"}, []string{"repository"}, ""},
+		{[]string{"pullrequest"}, []string{"repository"}, ""},
+		{[]string{"pullrequest:write"}, []string{"repository"}, ""},
+		{[]string{"project"}, []string{"repository"}, ""},
+		{[]string{"repository:write"}, []string{"repository"}, ""},
+		{[]string{"repository:admin"}, []string{"repository"}, "repository"},
+		{[]string{"repository:admin"}, []string{"repository:write"}, "repository:write"},
+		{[]string{"account"}, []string{"account", "repository"}, "repository"},
+		{nil, []string{"account", "repository"}, "account repository"},
 	}
 	for _, tt := range tests {
-		held := slices.Sorted(maps.Keys(impliedScopes(tt.granted)))
-		if got := strings.Join(held, " "); got != tt.want {
-			t.Errorf("impliedScopes(%q) = %q, want %q", tt.granted, got, tt.want)
+		if got := strings.Join(missingScopes(tt.granted, tt.required), " "); got != tt.want {
+			t.Errorf("missingScopes(%q, %q) = %q, want %q", tt.granted, tt.required, got, tt.want)
+		}
+	}
+}
+
+// TestScopeFor: the stand-in takes the scope each operation it serves needs
+// from the table generated from the OpenAPI description.
+func TestScopeFor(t *testing.T) {
+	tests := []struct {
+		method, template string
+		want             string
+		known            bool
+	}{
+		{"GET", "/repositories/{workspace}", "repository", true},
+		{"HEAD", "/repositories/{workspace}", "repository", true},
+		{"GET", "/workspaces/{workspace}", "", true},
+		{"GET", "/user/workspaces", "account", true},
+		{"GET", "/user/permissions/repositories", "account repository", true},
+		{"DELETE", "/user/workspaces", "", false},
+		{"GET", "/nothing/here", "", false},
+	}
+	for _, tt := range tests {
+		got, known := scopeFor(tt.method, tt.template)
+		if strings.Join(got, " ") != tt.want || known != tt.known {
+			t.Errorf("scopeFor(%s, %s) = %q, %v; want %q, %v", tt.method, tt.template, got, known, tt.want, tt.known)
 		}
 	}
 }
