@@ -64,10 +64,11 @@ var removed = map[string]bool{
 // "apikey" (jenkinsci/bitbucket-branch-source-plugin#414, a 429 in 2021),
 // came with no X-OAuth-Scopes header, which an OAuth token's answers carry,
 // so it was most likely an app password or a legacy API key, not a Bearer
-// token. Clients that read the header name access tokens
-// "repo_access_token", "project_access_token", "workspace_access_token" and
-// API tokens "api_token"; "oauth2" follows that pattern for a token from an
-// OAuth consumer. An inferred value: nothing should depend on it.
+// token. A public Go client that reads the header expects
+// "repo_access_token", "project_access_token", "workspace_access_token" for
+// access tokens and "api_token" for API tokens; "oauth2" follows that
+// pattern for a token from an OAuth consumer. An inferred value: nothing
+// should depend on it.
 const credentialType = "oauth2"
 
 // credential is what the API made of a request's Authorization header.
@@ -76,9 +77,9 @@ type credential struct {
 	problem string   // why it is refused (a 401's message); "" for a valid token
 }
 
-// credential checks the Bearer token the way Bitbucket does since May 2026:
+// identify checks the Bearer token the way Bitbucket does since May 2026:
 // only in the Authorization header, never as ?access_token=.
-func (s *Server) credential(r *http.Request, e Endpoint) credential {
+func (s *Server) identify(r *http.Request, e Endpoint) credential {
 	if e != "" && s.fault(e) == APIExpiredToken {
 		return credential{problem: msgExpiredToken}
 	}
@@ -126,7 +127,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(strings.TrimPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/2.0/"), "/")
 	endpoint, template := routeOf(r.URL.Path)
 	required, _ := scopeFor(r.Method, template)
-	cred := s.credential(r, endpoint)
+	cred := s.identify(r, endpoint)
 	s.setCredentialHeaders(w, cred, required)
 
 	if removed[template] {

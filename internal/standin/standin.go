@@ -575,7 +575,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/2.0/"):
 		s.apiRequests.Add(1)
 		endpoint = endpointOf(r)
-		w = &countingWriter{ResponseWriter: w, n: &s.bodyBytes}
+		if r.Method != http.MethodHead { // a HEAD answer's body is not sent
+			w = &countingWriter{ResponseWriter: w, n: &s.bodyBytes}
+		}
 	}
 
 	s.mu.Lock()
