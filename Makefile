@@ -4,7 +4,7 @@ STATICCHECK_VERSION ?= v0.8.2
 BENCH_COUNT ?= 3
 LOAD_FLAGS ?=
 
-.PHONY: run test lint bench load e2e
+.PHONY: run standin test lint bench load e2e
 
 ## run: serve the app on http://localhost:3000 (demo mode without credentials)
 run:
@@ -12,6 +12,14 @@ run:
 	@$(GO) mod download
 	@echo "Compiling and starting the app (the first build takes a little while)..."
 	$(GO) run .
+
+## standin: serve the Bitbucket stand-in alone on http://127.0.0.1:3001 (STANDIN_PORT sets another port) and print four export lines that point the app, curl or any client at it; Ctrl+C stops it
+# Built to a temporary directory and run from there, rather than with go run,
+# so that its exit status (2 for a bad STANDIN_PORT) and its one-line errors
+# reach the caller unchanged.
+standin:
+	@dir="$$(mktemp -d)" && trap 'rm -rf "$$dir"' EXIT INT TERM && \
+	$(GO) build -o "$$dir/standin" ./internal/standin/cmd/standin && "$$dir/standin"
 
 ## test: go vet, a gofmt check, and the tests (with the race detector where cgo and a C compiler are available)
 # -race needs cgo, and cgo needs a C compiler. Without them Go's message

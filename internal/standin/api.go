@@ -1,16 +1,25 @@
 package standin
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 )
 
-// apiError writes Bitbucket's nested error body.
+// apiError writes Bitbucket's nested error body. A 401 carries Bitbucket's
+// challenge, WWW-Authenticate: Basic realm="Bitbucket.org HTTP" (Atlassian
+// KB "Getting 401..."), whatever the reason: Basic, although the API wants a
+// Bearer token, and no RFC 6750 error="insufficient_scope" anywhere.
 func apiError(w http.ResponseWriter, status int, message string, detail any) {
 	e := map[string]any{"message": message}
 	if detail != nil {
 		e["detail"] = detail
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
 	}
 	writeJSON(w, status, map[string]any{"type": "error", "error": e})
 }
@@ -22,29 +31,112 @@ const (
 	msgDeprecated       = "CHANGE-2770 - Functionality has been deprecated"
 	msgNotThisMechanism = "This API is not accessible by this authentication mechanism"
 	msgNoAPI            = "There is no API hosted at this URL.\n\nFor help using Bitbucket's APIs go to https://developer.atlassian.com/bitbucket"
+
+	// The rest of a CHANGE-2770 answer, as ktrysmt/go-bitbucket#357 shows it.
+	detailDeprecated = "Please read the changelog entry for more details."
+	change2770URL    = "https://developer.atlassian.com/cloud/bitbucket/changelog#CHANGE-2770"
 )
 
-// removed lists the endpoints Bitbucket took away in 2026 (HTTP 410).
+// gone writes the 410 of an endpoint Bitbucket removed in 2026, as
+// ktrysmt/go-bitbucket#357 shows it: message, detail and
+// data.announcement_url in the error, and data once more at the top.
+func gone(w http.ResponseWriter) {
+	data := map[string]string{"announcement_url": change2770URL}
+	writeJSON(w, http.StatusGone, map[string]any{
+		"type":  "error",
+		"error": map[string]any{"message": msgDeprecated, "detail": detailDeprecated, "data": data},
+		"data":  data,
+	})
+}
+
+// removed lists the path templates of the endpoints Bitbucket took away in
+// 2026 (HTTP 410).
 var removed = map[string]bool{
-	"/2.0/workspaces":                    true,
-	"/2.0/user/permissions/workspaces":   true,
-	"/2.0/user/permissions/repositories": true,
-	"/2.0/repositories":                  true,
+	"/workspaces":                    true,
+	"/user/permissions/workspaces":   true,
+	"/user/permissions/repositories": true,
+	"/repositories":                  true,
+}
+
+// credentialType is what X-Credential-Type says for the stand-in's tokens,
+// those of an OAuth consumer's client credentials grant. No public source
+// shows the value for such a token: the one value seen,
+// "apikey" (jenkinsci/bitbucket-branch-source-plugin#414, a 429 in 2021),
+// came with no X-OAuth-Scopes header, which an OAuth token's answers carry,
+// so it was most likely an app password or a legacy API key, not a Bearer
+// token. A public Go client that reads the header expects
+// "repo_access_token", "project_access_token", "workspace_access_token" for
+// access tokens and "api_token" for API tokens; "oauth2" follows that
+// pattern for a token from an OAuth consumer. An inferred value: nothing
+// should depend on it.
+const credentialType = "oauth2"
+
+// credential is what the API made of a request's Authorization header.
+type credential struct {
+	scopes  []string // the token's granted scopes
+	problem string   // why it is refused (a 401's message); "" for a valid token
+}
+
+// identify checks the Bearer token the way Bitbucket does since May 2026:
+// only in the Authorization header, never as ?access_token=.
+func (s *Server) identify(r *http.Request, e Endpoint) credential {
+	if e != "" && s.fault(e) == APIExpiredToken {
+		return credential{problem: msgExpiredToken}
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" || r.URL.Query().Has("access_token") {
+		return credential{problem: msgInvalidToken}
+	}
+	s.mu.Lock()
+	tok, known := s.tokens[token]
+	now := s.opts.Now()
+	s.mu.Unlock()
+	switch {
+	case !known:
+		return credential{problem: msgInvalidToken}
+	case !now.Before(tok.expiry):
+		return credential{problem: msgExpiredToken}
+	}
+	return credential{scopes: tok.scopes}
+}
+
+// setCredentialHeaders puts on an answer the headers Bitbucket sends on
+// every answer of the API, 401s, 403s, 404s, 410s and 429s included
+// (jenkinsci/bitbucket-branch-source-plugin#414 shows them on a 429): the
+// token's scopes, the scopes the operation needs, the kind of credential,
+// and a request count (which "means nothing", Atlassian staff say).
+//
+// For a request without a valid token (none, unknown, expired) the
+// stand-in sends X-OAuth-Scopes and X-Credential-Type with empty values:
+// what Bitbucket sends then is not documented, and an empty value keeps
+// "on every answer" true while saying that no credential was recognised.
+func (s *Server) setCredentialHeaders(w http.ResponseWriter, c credential, required []string) {
+	h := w.Header()
+	h.Set("X-Accepted-OAuth-Scopes", strings.Join(required, ", "))
+	if c.problem != "" {
+		h.Set("X-OAuth-Scopes", "")
+		h.Set("X-Credential-Type", "")
+	} else {
+		h.Set("X-OAuth-Scopes", strings.Join(c.scopes, ", "))
+		h.Set("X-Credential-Type", credentialType)
+	}
+	h.Set("X-Request-Count", strconv.FormatInt(s.apiRequests.Load(), 10))
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	path := strings.TrimSuffix(r.URL.Path, "/")
-	segs := strings.Split(strings.TrimPrefix(path, "/2.0/"), "/")
+	segs := strings.Split(strings.TrimPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/2.0/"), "/")
+	endpoint, template := routeOf(r.URL.Path)
+	required, _ := scopeFor(r.Method, template)
+	cred := s.identify(r, endpoint)
+	s.setCredentialHeaders(w, cred, required)
 
-	if removed[path] {
-		if authorized, _ := s.authorize(w, r, ""); authorized {
-			apiError(w, http.StatusGone, msgDeprecated, nil)
+	if removed[template] {
+		if s.authorize(w, cred, nil) {
+			gone(w)
 		}
 		return
 	}
-	endpoint := endpointOf(r)
-	scope, known := scopeNeeded[endpoint] // the scope the endpoint needs, if any
-	if !known {
+	if endpoint == "" {
 		apiError(w, http.StatusNotFound, "Resource not found", msgNoAPI)
 		return
 	}
@@ -68,15 +160,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "Something went wrong", nil)
 		return
 	case APIRemoved:
-		apiError(w, http.StatusGone, msgDeprecated, nil)
+		gone(w)
 		return
 	case APIEchoAuth401, APIEchoAuth403:
-		echoAuthorization(w, r, fault == APIEchoAuth403, scope)
+		echoAuthorization(w, r, fault == APIEchoAuth403, required)
 		return
 	}
 
-	authorized, granted := s.authorize(w, r, scope)
-	if !authorized {
+	if !s.authorize(w, cred, required) {
 		return
 	}
 	// What an app_user token (a client credentials token since May 2026)
@@ -91,12 +182,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fault == APIMissingScope {
-		granted = without(granted, scope)
-		if scope == "" {
-			scope = "account"
+		if len(required) == 0 {
+			required = []string{"account"}
+			w.Header().Set("X-Accepted-OAuth-Scopes", "account")
 		}
-		w.Header().Set("X-Accepted-OAuth-Scopes", scope)
-		apiError(w, http.StatusForbidden, msgMissingScope, map[string]any{"required": []string{scope}, "granted": granted})
+		granted := slices.DeleteFunc(slices.Clone(cred.scopes), func(s string) bool { return slices.Contains(required, s) })
+		w.Header().Set("X-OAuth-Scopes", strings.Join(granted, ", "))
+		apiError(w, http.StatusForbidden, msgMissingScope, map[string]any{"required": required, "granted": granted})
 		return
 	}
 	switch fault {
@@ -139,7 +231,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		case APIShellData:
 			v["name"] = shellSyntax[0]
 		}
-		writeJSON(w, http.StatusOK, v)
+		writeAnswer(w, r, v)
 	case RepositoriesAPI:
 		ws, ok := s.reachableWorkspace(segs[1])
 		if !ok {
@@ -163,7 +255,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			}
 			values[i] = v
 		}
-		s.writePage(w, r, values, fault, repositorySort)
+		s.writePage(w, r, endpoint, values, fault, repositorySort)
 	case UserWorkspaces:
 		s.mu.Lock()
 		values := make([]any, 0, len(s.order))
@@ -182,65 +274,76 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			values = append(values, sh.access(base, false))
 		}
 		s.mu.Unlock()
-		s.writePage(w, r, values, fault, workspaceAccessSort)
+		s.writePage(w, r, endpoint, values, fault, workspaceAccessSort)
 	}
 }
 
-// authorize checks the Bearer token the way Bitbucket does since May 2026:
-// only in the Authorization header, never as ?access_token=. It writes the
-// 401 or 403 itself and reports whether the request may go on.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, scope string) (bool, []string) {
-	if s.fault(endpointOf(r)) == APIExpiredToken {
-		apiError(w, http.StatusUnauthorized, msgExpiredToken, nil)
-		return false, nil
+// authorize answers 401 to a request without a valid token and 403 to one
+// whose token lacks a required scope, and reports whether the request may
+// go on. The 403's detail names the missing scopes and the granted ones.
+func (s *Server) authorize(w http.ResponseWriter, c credential, required []string) bool {
+	if c.problem != "" {
+		apiError(w, http.StatusUnauthorized, c.problem, nil)
+		return false
 	}
-	auth := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || token == "" || r.URL.Query().Has("access_token") {
-		apiError(w, http.StatusUnauthorized, msgInvalidToken, nil)
-		return false, nil
+	if missing := missingScopes(c.scopes, required); len(missing) > 0 {
+		apiError(w, http.StatusForbidden, msgMissingScope, map[string]any{"required": missing, "granted": c.scopes})
+		return false
 	}
-	s.mu.Lock()
-	tok, known := s.tokens[token]
-	now := s.opts.Now()
-	s.mu.Unlock()
-	if !known {
-		apiError(w, http.StatusUnauthorized, msgInvalidToken, nil)
-		return false, nil
-	}
-	if !now.Before(tok.expiry) {
-		apiError(w, http.StatusUnauthorized, msgExpiredToken, nil)
-		return false, nil
-	}
-	w.Header().Set("X-OAuth-Scopes", strings.Join(tok.scopes, ", "))
-	if scope != "" && !contains(tok.scopes, scope) {
-		w.Header().Set("X-Accepted-OAuth-Scopes", scope)
-		apiError(w, http.StatusForbidden, msgMissingScope, map[string]any{"required": []string{scope}, "granted": tok.scopes})
-		return false, nil
-	}
-	return true, tok.scopes
+	return true
 }
 
-// scopeNeeded lists the API endpoints the stand-in serves and the scope
-// each needs (GET /2.0/workspaces/{workspace} needs none beyond a token).
-var scopeNeeded = map[Endpoint]string{
-	WorkspaceAPI:    "",
-	RepositoriesAPI: "repository",
-	UserWorkspaces:  "account",
+// routeOf names the API endpoint a path is for (for faults; "" for one the
+// stand-in does not serve) and its path template as the OpenAPI description
+// writes it, without /2.0 ("/repositories/{workspace}"; "" for a path the
+// stand-in does not know at all).
+func routeOf(path string) (Endpoint, string) {
+	rest, ok := strings.CutPrefix(strings.TrimSuffix(path, "/"), "/2.0")
+	if !ok {
+		return "", ""
+	}
+	segs := strings.Split(strings.TrimPrefix(rest, "/"), "/")
+	switch {
+	case removed[rest]:
+		return "", rest
+	case len(segs) == 2 && segs[0] == "workspaces":
+		return WorkspaceAPI, "/workspaces/{workspace}"
+	case len(segs) == 2 && segs[0] == "repositories":
+		return RepositoriesAPI, "/repositories/{workspace}"
+	case rest == "/user/workspaces":
+		return UserWorkspaces, "/user/workspaces"
+	}
+	return "", ""
 }
 
 // endpointOf names the API endpoint a request is for, or "".
 func endpointOf(r *http.Request) Endpoint {
-	segs := strings.Split(strings.TrimPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/2.0/"), "/")
-	switch {
-	case len(segs) == 2 && segs[0] == "workspaces":
-		return WorkspaceAPI
-	case len(segs) == 2 && segs[0] == "repositories":
-		return RepositoriesAPI
-	case r.URL.Path == "/2.0/user/workspaces":
-		return UserWorkspaces
+	e, _ := routeOf(r.URL.Path)
+	return e
+}
+
+// writeAnswer writes a 200 answer of the API, cut down by the request's
+// fields parameter if it has one (see applyFields). Of several fields
+// parameters the last counts (Bitbucket does not say; an inferred choice).
+func writeAnswer(w http.ResponseWriter, r *http.Request, v map[string]any) {
+	if all := r.URL.Query()["fields"]; len(all) > 0 && all[len(all)-1] != "" {
+		v = applyFields(decoded(v), all[len(all)-1])
 	}
-	return ""
+	writeJSON(w, http.StatusOK, v)
+}
+
+// decoded returns v as encoding/json would decode it (objects as
+// map[string]any, arrays as []any): the form applyFields walks.
+func decoded(v map[string]any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // the stand-in's own answers always encode
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return out
 }
 
 // serveRepoPage answers the html links of repositories and workspaces, so
@@ -290,23 +393,4 @@ func (s *Server) reachableWorkspace(id string) (*workspace, bool) {
 		return nil, false
 	}
 	return ws, true
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func without(list []string, s string) []string {
-	out := []string{}
-	for _, v := range list {
-		if v != s {
-			out = append(out, v)
-		}
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package standin
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -20,14 +21,48 @@ type repo struct {
 	private                           bool
 	created, updated                  time.Time
 	uuid                              string
+	size                              int     // bytes on disk, as Bitbucket reports it
+	website                           string  // "" is sent as null
+	parent                            *parent // the repository it was forked from, if any
 }
+
+// parent is the repository a fork was made from, as a fork's "parent"
+// names it (a condensed repository).
+type parent struct{ fullName, name, uuid string }
 
 // bbTime formats a time the way Bitbucket does: microseconds and +00:00.
 func bbTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000000-07:00")
 }
 
+// href is one entry of an object's links.
+func href(u string) map[string]string { return map[string]string{"href": u} }
+
+// avatarTS is the cache-busting ts of the avatar links.
+const avatarTS = "1732792800"
+
+// project is the one project of a workspace's repositories: key DEMO,
+// name Demo, with a UUID derived from the workspace's, so that adding it
+// changed no other UUID.
+func (ws *workspace) project(base string) map[string]any {
+	const key = "DEMO"
+	return map[string]any{
+		"type": "project",
+		"key":  key,
+		"uuid": "{5e0c9b1d" + ws.uuid[9:],
+		"name": "Demo",
+		"links": map[string]any{
+			"self":   href(base + "/2.0/workspaces/" + ws.slug + "/projects/" + key),
+			"html":   href(base + "/" + ws.slug + "/workspace/projects/" + key),
+			"avatar": href(base + "/" + ws.slug + "/workspace/projects/" + key + "/avatar/32?ts=" + avatarTS),
+		},
+	}
+}
+
+// json is the workspace as GET /2.0/workspaces/{workspace} answers it, with
+// every link Bitbucket sends.
 func (ws *workspace) json(base string) map[string]any {
+	api := base + "/2.0/workspaces/" + ws.slug
 	return map[string]any{
 		"type":                "workspace",
 		"uuid":                ws.uuid,
@@ -39,9 +74,46 @@ func (ws *workspace) json(base string) map[string]any {
 		"created_on":          bbTime(ws.created),
 		"updated_on":          bbTime(ws.created.Add(90 * 24 * time.Hour)),
 		"links": map[string]any{
-			"self":         map[string]string{"href": base + "/2.0/workspaces/" + ws.slug},
-			"html":         map[string]string{"href": base + "/" + ws.slug + "/"},
-			"repositories": map[string]string{"href": base + "/2.0/repositories/" + ws.slug},
+			"avatar":       href(base + "/workspaces/" + ws.slug + "/avatar/?ts=" + avatarTS),
+			"html":         href(base + "/" + ws.slug + "/"),
+			"members":      href(api + "/members"),
+			"owners":       href(api + "/members?q=permission%3D%22owner%22"),
+			"projects":     href(api + "/projects"),
+			"repositories": href(base + "/2.0/repositories/" + ws.slug),
+			"snippets":     href(base + "/2.0/snippets/" + ws.slug),
+			"self":         href(api),
+		},
+	}
+}
+
+// condensed is the workspace as a repository embeds it.
+func (ws *workspace) condensed(base string) map[string]any {
+	return map[string]any{
+		"type": "workspace",
+		"uuid": ws.uuid,
+		"name": ws.name,
+		"slug": ws.slug,
+		"links": map[string]any{
+			"avatar": href(base + "/workspaces/" + ws.slug + "/avatar/?ts=" + avatarTS),
+			"html":   href(base + "/" + ws.slug + "/"),
+			"self":   href(base + "/2.0/workspaces/" + ws.slug),
+		},
+	}
+}
+
+// owner is the workspace as a repository's owner: a "team" account named
+// by UUID in its links, without the username and nickname that 2026
+// answers no longer carry.
+func (ws *workspace) owner(base string) map[string]any {
+	id := url.PathEscape(ws.uuid) // %7B...%7D
+	return map[string]any{
+		"type":         "team",
+		"display_name": ws.name,
+		"uuid":         ws.uuid,
+		"links": map[string]any{
+			"self":   href(base + "/2.0/workspaces/" + id),
+			"avatar": href(base + "/account/" + ws.slug + "/avatar/"),
+			"html":   href(base + "/" + id + "/"),
 		},
 	}
 }
@@ -63,15 +135,27 @@ func (ws *workspace) access(base string, stringAdmin bool) map[string]any {
 			"uuid": ws.uuid,
 			"slug": ws.slug,
 			"links": map[string]any{
-				"avatar": map[string]string{"href": base + "/workspaces/" + ws.slug + "/avatar/?ts=1732792800"},
-				"self":   map[string]string{"href": base + "/2.0/workspaces/" + ws.slug},
+				"avatar": href(base + "/workspaces/" + ws.slug + "/avatar/?ts=" + avatarTS),
+				"self":   href(base + "/2.0/workspaces/" + ws.slug),
 			},
 		},
 	}
 }
 
+// json is the repository as GET /2.0/repositories/{workspace} lists it:
+// every field and link Bitbucket sends (the spec's repository schema and
+// its narrative's example), some 3 kB each.
 func (r repo) json(base string, ws *workspace) map[string]any {
 	full := ws.slug + "/" + r.slug
+	api := base + "/2.0/repositories/" + full
+	forkPolicy := "allow_forks"
+	if r.private {
+		forkPolicy = "no_public_forks"
+	}
+	var website any // null, as Bitbucket sends an unset website
+	if r.website != "" {
+		website = r.website
+	}
 	v := map[string]any{
 		"type":        "repository",
 		"uuid":        r.uuid,
@@ -79,24 +163,54 @@ func (r repo) json(base string, ws *workspace) map[string]any {
 		"name":        r.name,
 		"slug":        r.slug,
 		"description": r.description,
-		"is_private":  r.private,
-		"language":    r.language,
 		"scm":         "git",
+		"website":     website,
+		"owner":       ws.owner(base),
+		"workspace":   ws.condensed(base),
+		"is_private":  r.private,
+		"project":     ws.project(base),
+		"fork_policy": forkPolicy,
 		"created_on":  bbTime(r.created),
 		"updated_on":  bbTime(r.updated),
-		"workspace": map[string]any{
-			"type": "workspace", "uuid": ws.uuid, "slug": ws.slug, "name": ws.name,
-			"links": map[string]any{"html": map[string]string{"href": base + "/" + ws.slug + "/"}},
+		"size":        r.size,
+		"language":    r.language,
+		"has_issues":  false, // issue trackers and wikis went in 2026
+		"has_wiki":    false,
+		"override_settings": map[string]bool{
+			"default_merge_strategy": true,
+			"branching_model":        true,
 		},
-		"project": map[string]any{"type": "project", "key": "DEMO", "name": "Demo"},
 		"links": map[string]any{
-			"self":  map[string]string{"href": base + "/2.0/repositories/" + full},
-			"html":  map[string]string{"href": base + "/" + full},
-			"clone": cloneLinks(base, full),
+			"self":         href(api),
+			"html":         href(base + "/" + full),
+			"avatar":       href(base + "/ravatar/" + url.PathEscape(r.uuid) + "?ts=default"),
+			"pullrequests": href(api + "/pullrequests"),
+			"commits":      href(api + "/commits"),
+			"forks":        href(api + "/forks"),
+			"watchers":     href(api + "/watchers"),
+			"branches":     href(api + "/refs/branches"),
+			"tags":         href(api + "/refs/tags"),
+			"downloads":    href(api + "/downloads"),
+			"source":       href(api + "/src"),
+			"clone":        cloneLinks(base, full),
+			"hooks":        href(api + "/hooks"),
 		},
 	}
 	if r.language != "" { // like Bitbucket, an empty repository has no main branch
 		v["mainbranch"] = map[string]string{"type": "branch", "name": "main"}
+	}
+	if p := r.parent; p != nil {
+		v["parent"] = map[string]any{
+			"type":      "repository",
+			"full_name": p.fullName,
+			"name":      p.name,
+			"uuid":      p.uuid,
+			"links": map[string]any{
+				"self":   href(base + "/2.0/repositories/" + p.fullName),
+				"html":   href(base + "/" + p.fullName),
+				"avatar": href(base + "/ravatar/" + url.PathEscape(p.uuid) + "?ts=default"),
+			},
+		}
 	}
 	return v
 }
@@ -151,9 +265,24 @@ func demoData(uuid func() string) (map[string]*workspace, []string) {
 	for _, ws := range []*workspace{demo, labs} {
 		for i := range ws.repos {
 			ws.repos[i].uuid = uuid()
+			ws.repos[i].size = repoSize(ws.repos[i])
 		}
 	}
+	repoNamed(demo, "docs-site").website = "https://docs.example.com/"
+	// demo-labs/benchmarks is a fork of bitbucket-demo/load-tests (public).
+	from := repoNamed(demo, "load-tests")
+	repoNamed(labs, "benchmarks").parent = &parent{fullName: demo.slug + "/" + from.slug, name: from.name, uuid: from.uuid}
 	return map[string]*workspace{demo.slug: demo, labs.slug: labs}, []string{demo.slug, labs.slug}
+}
+
+// repoNamed finds one of the demo data's repositories.
+func repoNamed(ws *workspace, name string) *repo {
+	for i := range ws.repos {
+		if ws.repos[i].name == name {
+			return &ws.repos[i]
+		}
+	}
+	panic("no demo repository " + name)
 }
 
 // extraWorkspace is the workspace AddWorkspaces adds as the ith extra one
@@ -171,8 +300,18 @@ func extraWorkspace(i int, created time.Time, uuid func() string) *workspace {
 			updated:     created.Add(time.Duration(30+j) * 24 * time.Hour),
 			uuid:        uuid(),
 		})
+		ws.repos[j].size = repoSize(ws.repos[j])
 	}
 	return ws
+}
+
+// repoSize makes up a repository's size in bytes, the same on every run:
+// some MB for one with commits, a few kB for an empty one.
+func repoSize(r repo) int {
+	if r.language == "" {
+		return 4096 + 512*len(r.name)
+	}
+	return 1_000_000 + 7919*len(r.name)*len(r.description) + int(r.created.Unix()%1_000_003)
 }
 
 // cloneUser is the user name in the stand-in's https clone links; Bitbucket

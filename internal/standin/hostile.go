@@ -36,17 +36,16 @@ func echoTokenRequest(w http.ResponseWriter, r *http.Request, body []byte, huge 
 
 // echoAuthorization answers an API request with a 401, or a 403 if
 // forbidden, whose message and detail carry the request's Authorization
-// header back.
-func echoAuthorization(w http.ResponseWriter, r *http.Request, forbidden bool, scope string) {
+// header back. required are the scopes the operation needs.
+func echoAuthorization(w http.ResponseWriter, r *http.Request, forbidden bool, required []string) {
 	echo := "Authorization: " + r.Header.Get("Authorization")
 	if !forbidden {
 		apiError(w, http.StatusUnauthorized, msgInvalidToken+" "+echo, "The request carried "+echo)
 		return
 	}
-	if scope == "" {
-		scope = "account"
+	if len(required) == 0 {
+		w.Header().Set("X-Accepted-OAuth-Scopes", "account")
 	}
-	w.Header().Set("X-Accepted-OAuth-Scopes", scope)
 	apiError(w, http.StatusForbidden, msgMissingScope+" "+echo, "The request carried "+echo)
 }
 

@@ -43,33 +43,48 @@ var (
 // over from the request, besides page and pagelen.
 var keptParams = []string{"sort", "q", "fields"}
 
+// Page lengths. Bitbucket's default is 10 and its usual cap 100 (the
+// spec's narrative); some endpoints cap lower (50 for pull requests:
+// jenkinsci/bitbucket-branch-source-plugin#1182, where pagelen=100 gets
+// 400 "Invalid pagelen"). The stand-in's two paginated endpoints take 100,
+// as far as anyone has reported; SetPagelenCap lowers a cap for a test.
+const (
+	defaultPagelen = 10
+	maxPagelen     = 100
+)
+
+// defaultPagelenCaps are the largest pagelen each paginated endpoint takes.
+var defaultPagelenCaps = map[Endpoint]int{
+	RepositoriesAPI: maxPagelen,
+	UserWorkspaces:  maxPagelen,
+}
+
 // writePage writes one page of values the way Bitbucket paginates:
-// pagelen (default 10, at most 100), page, size, and absolute next and
-// previous URLs, next absent on the last page. ?sort=field or -field orders
-// the values first (an unknown field is a 400); next and previous keep
-// sort, q and fields from the request (q and fields are carried, not
-// applied), and pagelen.
-//
-// Faults make it less regular, each the way the spec allows:
-//   - APIStringTypes: page is a string ("1").
-//   - APICursorPages: page is an opaque cursor, no size, no previous; ?page=
-//     takes only the stand-in's own cursors (400 "Invalid page" otherwise).
-//   - APINoSizeOrPagelen: no size and no pagelen.
-//   - APIEmptyFirstPage: page 1 is empty but has a next; page n holds what
-//     page n-1 would.
-//   - APIUnstableOrder: without ?sort=, each page is cut from a different
-//     order, so that following next repeats some items and skips others.
-func (s *Server) writePage(w http.ResponseWriter, r *http.Request, values []any, fault Fault, keys sortKeys) {
+// pagelen (default 10, at most the endpoint's cap: a larger one, a negative
+// one or one that is not a number is a 400 "Invalid pagelen"; 0 is
+// accepted, as codacy/bitbucket-scala-client#53 saw, and gives a page of
+// the default length, since Bitbucket does not say what it gives and that
+// is the answer that breaks no caller), page, size, and absolute next and
+// previous URLs, next absent on the last page. ?sort=field or -field
+// orders the values first (an unknown field is a 400); next and previous
+// keep sort, q and fields from the request (q is carried, not applied),
+// and pagelen. fields then cuts the page down (see writeAnswer).
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, e Endpoint, values []any, fault Fault, keys sortKeys) {
 	q := r.URL.Query()
 	cursors := fault == APICursorPages
-	page, pagelen, offset := 1, 10, 0
+	s.mu.Lock()
+	limit := s.pagelenCaps[e]
+	s.mu.Unlock()
+	page, pagelen, offset := 1, min(defaultPagelen, limit), 0
 	if v := q.Get("pagelen"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
+		if err != nil || n < 0 || n > limit {
 			apiError(w, http.StatusBadRequest, "Invalid pagelen", nil)
 			return
 		}
-		pagelen = n
+		if n > 0 {
+			pagelen = n
+		}
 	}
 	if v := q.Get("page"); v != "" {
 		if cursors {
@@ -156,7 +171,7 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, values []any,
 	if page > 1 && !cursors {
 		body["previous"] = link(strconv.Itoa(page - 1))
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeAnswer(w, r, body)
 }
 
 // cursor makes the opaque page token of APICursorPages for the item at

@@ -23,17 +23,42 @@
 //   - GET /2.0/workspaces/{workspace}, GET /2.0/repositories/{workspace}
 //     (paginated) and GET /2.0/user/workspaces (paginated, items in the
 //     spec's workspace_access shape), with Bearer-only authentication,
-//     Bitbucket's nested {"type":"error"} bodies, x-oauth-scopes headers,
-//     404s for unknown workspaces and routes, and 410 for the endpoints
-//     removed in 2026. A workspace may be named by its {UUID}; answers carry
-//     the slug. Repositories carry clone links with a user name in them.
-//   - Pagination: pagelen (10 by default, at most 100), page, size, absolute
+//     Bitbucket's nested {"type":"error"} bodies, 404s for unknown
+//     workspaces and routes, and 410 for the endpoints removed in 2026
+//     (CHANGE-2770, with detail and data.announcement_url). A workspace may
+//     be named by its {UUID}; answers carry the slug.
+//   - Objects of real size: repositories with every field and link
+//     Bitbucket sends (owner, workspace, project, mainbranch unless empty,
+//     parent on a fork, thirteen links including clone links with a user
+//     name in them), workspaces with all eight links: a page of 10
+//     repositories weighs some 30 kB, as Bitbucket's does. BodyBytes counts
+//     what the API has written.
+//   - On every answer of the API, 401s to 429s included, the headers
+//     X-OAuth-Scopes (the token's scopes), X-Accepted-OAuth-Scopes (what the
+//     operation needs), X-Credential-Type ("oauth2", an inferred value;
+//     empty, with X-OAuth-Scopes, for a request without a valid token) and
+//     X-Request-Count; on every 401, WWW-Authenticate: Basic
+//     realm="Bitbucket.org HTTP". The scope an operation needs comes from
+//     one function (scopeFor, which reads scopes.Required, the table
+//     generated from the OpenAPI description) and granted scopes are
+//     checked by one (missingScopes), which applies Bitbucket's
+//     implications through scopes.Implied: repository:write, project and
+//     pullrequest imply repository, pullrequest:write implies
+//     repository:write, repository:admin implies neither.
+//   - Pagination: pagelen (10 by default; 0 means the default; above the
+//     endpoint's cap, 100 unless SetPagelenCap lowers it, a 400 "Invalid
+//     pagelen", as Bitbucket answers above its caps), page, size, absolute
 //     next and previous links that keep sort, q, fields and pagelen, and
 //     ?sort= (repositories by name, slug, full_name, created_on or
 //     updated_on, workspaces by slug, "-" first for descending; other fields
-//     are a 400; q and fields are kept, not applied); behind faults, cursor pages
+//     are a 400; q is kept, not applied); behind faults, cursor pages
 //     with an opaque page, answers without size or pagelen, an empty first
 //     page, an order that shifts between pages, and spec-typed strings.
+//   - Partial responses: ?fields= cuts every 200 answer (objects and pages)
+//     as the spec's narrative says: dotted paths from the root, "+" adds,
+//     "-" removes, "*" matches one level, paths through arrays apply to
+//     each element, paths that name nothing are ignored. A page asked for
+//     without "next" in its fields has no next.
 //   - What an app_user token (client credentials since May 2026) may meet:
 //     /2.0/user/workspaces refusing it with 401 or 403, and a consumer
 //     that reaches only its own workspace (SetReachableWorkspaces).
@@ -44,6 +69,10 @@
 //     back, bodies of a MiB or more, very long names and scopes, and names
 //     and links carrying HTML, script or shell syntax.
 //
+// The command in cmd/standin (make standin) serves it on its own, on
+// 127.0.0.1:3001 or STANDIN_PORT, and prints the export lines that point a
+// client at it.
+//
 // Each Fault's comment says the exact answer it produces. How the stand-in
 // differs from Bitbucket is listed in docs/standin.md.
 package standin
@@ -52,6 +81,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -293,25 +323,27 @@ type Request struct {
 type Server struct {
 	opts Options
 
-	mu         sync.Mutex
-	latency    time.Duration
-	faults     map[Endpoint]Fault
-	tokens     map[string]issued
-	everIssued []string
-	requests   []Request
-	data       map[string]*workspace
-	order      []string        // workspace slugs in the order /2.0/user/workspaces lists them
-	reachable  map[string]bool // the workspace slugs tokens reach; nil: all
-	uuids      int             // UUIDs made so far
-	cursorKey  []byte          // signs the cursors of APICursorPages
-	redirectTo string          // the other origin of Redirect307OtherOrigin and Redirect302OtherOrigin
-	dripBytes  int             // what Drip sends at a time
-	dripEvery  time.Duration   // and how often
+	mu          sync.Mutex
+	latency     time.Duration
+	faults      map[Endpoint]Fault
+	tokens      map[string]issued
+	everIssued  []string
+	requests    []Request
+	data        map[string]*workspace
+	order       []string         // workspace slugs in the order /2.0/user/workspaces lists them
+	reachable   map[string]bool  // the workspace slugs tokens reach; nil: all
+	uuids       int              // UUIDs made so far
+	cursorKey   []byte           // signs the cursors of APICursorPages
+	redirectTo  string           // the other origin of Redirect307OtherOrigin and Redirect302OtherOrigin
+	dripBytes   int              // what Drip sends at a time
+	dripEvery   time.Duration    // and how often
+	pagelenCaps map[Endpoint]int // the largest pagelen each paginated endpoint takes
 
 	tokenRequests atomic.Int64
 	apiRequests   atomic.Int64
 	newConns      atomic.Int64
 	dripping      atomic.Int64
+	bodyBytes     atomic.Int64
 }
 
 type issued struct {
@@ -338,9 +370,10 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{
-		opts:   opts,
-		faults: map[Endpoint]Fault{},
-		tokens: map[string]issued{},
+		opts:        opts,
+		faults:      map[Endpoint]Fault{},
+		tokens:      map[string]issued{},
+		pagelenCaps: maps.Clone(defaultPagelenCaps),
 	}
 	s.dripBytes, s.dripEvery = 8, 100*time.Millisecond
 	s.cursorKey = make([]byte, 32)
@@ -407,6 +440,20 @@ func (s *Server) SetExpiresIn(seconds int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts.ExpiresIn = seconds
+}
+
+// SetPagelenCap sets the largest pagelen endpoint e takes (100 for both
+// paginated endpoints unless set): a request for more gets Bitbucket's 400
+// "Invalid pagelen", as some of its endpoints answer above their cap (50
+// for pull requests). n < 1 puts the default cap back. Without pagelen, a
+// page holds 10 items, or n if that is less.
+func (s *Server) SetPagelenCap(e Endpoint, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n < 1 {
+		n = defaultPagelenCaps[e]
+	}
+	s.pagelenCaps[e] = n
 }
 
 // SetDripRate sets how fast Drip sends a body: n bytes every d (8 bytes
@@ -485,6 +532,11 @@ func (s *Server) TokenRequests() int { return int(s.tokenRequests.Load()) }
 // APIRequests counts requests to /2.0/.
 func (s *Server) APIRequests() int { return int(s.apiRequests.Load()) }
 
+// BodyBytes counts the bytes of the bodies of every answer to /2.0/ the
+// stand-in has written, errors and faults included (not the headers, not
+// the token endpoint's): what a client read from the API, for benchmarks.
+func (s *Server) BodyBytes() int64 { return s.bodyBytes.Load() }
+
 // NewConns counts TCP connections opened to the stand-in (needs ConnState).
 func (s *Server) NewConns() int { return int(s.newConns.Load()) }
 
@@ -523,6 +575,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/2.0/"):
 		s.apiRequests.Add(1)
 		endpoint = endpointOf(r)
+		if r.Method != http.MethodHead { // a HEAD answer's body is not sent
+			w = &countingWriter{ResponseWriter: w, n: &s.bodyBytes}
+		}
 	}
 
 	s.mu.Lock()
@@ -608,6 +663,21 @@ func writeRaw(w http.ResponseWriter, status int, contentType, body string) {
 	w.WriteHeader(status)
 	fmt.Fprint(w, body) //nolint:errcheck // the client may have gone
 }
+
+// countingWriter counts the body bytes written through it.
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (Drip flushes).
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

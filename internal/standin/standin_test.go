@@ -517,8 +517,8 @@ func TestNextKeepsParams(t *testing.T) {
 			url.Values{"sort": {"-updated_on"}, "pagelen": {"10"}}},
 		{"all four", `/2.0/repositories/bitbucket-demo?pagelen=4&sort=name&q=name+~+"a"&fields=values.name,next`,
 			url.Values{"sort": {"name"}, "q": {`name ~ "a"`}, "fields": {"values.name,next"}, "pagelen": {"4"}}},
-		{"user workspaces", "/2.0/user/workspaces?pagelen=1&sort=-slug&fields=values.workspace.slug",
-			url.Values{"sort": {"-slug"}, "fields": {"values.workspace.slug"}, "pagelen": {"1"}}},
+		{"user workspaces", "/2.0/user/workspaces?pagelen=1&sort=-slug&fields=values.workspace.slug,next,previous",
+			url.Values{"sort": {"-slug"}, "fields": {"values.workspace.slug,next,previous"}, "pagelen": {"1"}}},
 		{"other parameters are not kept", "/2.0/repositories/bitbucket-demo?role=member&pagelen=10",
 			url.Values{"pagelen": {"10"}}},
 	}
@@ -1190,4 +1190,242 @@ func TestShellData(t *testing.T) {
 			t.Errorf("workspace %v, listing %v", v["name"], listedSlugs(l))
 		}
 	})
+}
+
+func TestPagelenCaps(t *testing.T) {
+	tests := []struct {
+		name     string
+		caps     map[Endpoint]int // SetPagelenCap before the request
+		setBack  bool             // then SetPagelenCap(e, 0) on each
+		path     string
+		status   int
+		pagelen  float64 // of a 200 answer
+		values   int     // on the page
+		nextKeep string  // pagelen that next carries
+	}{
+		{"default", nil, false, "/2.0/repositories/bitbucket-demo", 200, 10, 10, "10"},
+		{"at the cap", nil, false, "/2.0/repositories/bitbucket-demo?pagelen=100", 200, 100, 23, ""},
+		{"above the cap", nil, false, "/2.0/repositories/bitbucket-demo?pagelen=101", 400, 0, 0, ""},
+		{"user workspaces above the cap", nil, false, "/2.0/user/workspaces?pagelen=101", 400, 0, 0, ""},
+		{"negative", nil, false, "/2.0/repositories/bitbucket-demo?pagelen=-1", 400, 0, 0, ""},
+		{"not a number", nil, false, "/2.0/user/workspaces?pagelen=ten", 400, 0, 0, ""},
+		{"zero is the default", nil, false, "/2.0/repositories/bitbucket-demo?pagelen=0", 200, 10, 10, "10"},
+		{"a lowered cap", map[Endpoint]int{RepositoriesAPI: 50}, false, "/2.0/repositories/bitbucket-demo?pagelen=51", 400, 0, 0, ""},
+		{"under a lowered cap", map[Endpoint]int{RepositoriesAPI: 50}, false, "/2.0/repositories/bitbucket-demo?pagelen=50", 200, 50, 23, ""},
+		{"a cap is per endpoint", map[Endpoint]int{RepositoriesAPI: 50}, false, "/2.0/user/workspaces?pagelen=100", 200, 100, 2, ""},
+		{"a cap under the default shortens the default page", map[Endpoint]int{RepositoriesAPI: 5}, false, "/2.0/repositories/bitbucket-demo", 200, 5, 5, "5"},
+		{"a cap set back", map[Endpoint]int{UserWorkspaces: 1}, true, "/2.0/user/workspaces?pagelen=100", 200, 100, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv, _ := start(t)
+			for e, n := range tt.caps {
+				s.SetPagelenCap(e, n)
+				if tt.setBack {
+					s.SetPagelenCap(e, 0)
+				}
+			}
+			status, _, v := getJSON(t, srv.URL+tt.path, token(t, srv.URL))
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %v", status, tt.status, v)
+			}
+			if status == 400 {
+				// Bitbucket's body, as jenkinsci/bitbucket-branch-source-plugin#1182 shows it.
+				if len(v) != 2 || v["type"] != "error" || errorMessage(v) != "Invalid pagelen" || len(v["error"].(map[string]any)) != 1 {
+					t.Errorf("body %v, want {type: error, error: {message: Invalid pagelen}}", v)
+				}
+				return
+			}
+			if v["pagelen"] != tt.pagelen || len(v["values"].([]any)) != tt.values {
+				t.Errorf("pagelen %v, %d values; want %v, %d", v["pagelen"], len(v["values"].([]any)), tt.pagelen, tt.values)
+			}
+			next, _ := v["next"].(string)
+			if u, _ := url.Parse(next); u.Query().Get("pagelen") != tt.nextKeep {
+				t.Errorf("next %q, want one with pagelen=%s", next, tt.nextKeep)
+			}
+		})
+	}
+}
+
+// TestCredentialHeaders: every answer of the API says how Bitbucket saw the
+// credential (jenkinsci/bitbucket-branch-source-plugin#414 logs them on a
+// 429), and every 401 carries Bitbucket's Basic challenge.
+func TestCredentialHeaders(t *testing.T) {
+	const challenge = `Basic realm="Bitbucket.org HTTP"`
+	tests := []struct {
+		name     string
+		endpoint Endpoint
+		fault    Fault
+		auth     string // "valid": a token of the default scopes; "valid:SCOPES": of those
+		path     string
+		status   int
+		oauth    string // X-OAuth-Scopes
+		accepted string // X-Accepted-OAuth-Scopes
+		credType string // X-Credential-Type
+	}{
+		{"200", "", "", "valid", "/2.0/repositories/bitbucket-demo", 200, "account, repository", "repository", "oauth2"},
+		{"200, no scope needed", "", "", "valid", "/2.0/workspaces/bitbucket-demo", 200, "account, repository", "", "oauth2"},
+		{"200, user workspaces", "", "", "valid", "/2.0/user/workspaces", 200, "account, repository", "account", "oauth2"},
+		{"400", "", "", "valid", "/2.0/user/workspaces?pagelen=1000", 400, "account, repository", "account", "oauth2"},
+		{"401 without a token", "", "", "", "/2.0/repositories/bitbucket-demo", 401, "", "repository", ""},
+		{"401 for an unknown token", "", "", "Bearer nope", "/2.0/user/workspaces", 401, "", "account", ""},
+		{"401 for Basic", "", "", "Basic eDp5", "/2.0/workspaces/bitbucket-demo", 401, "", "", ""},
+		{"401 expired", RepositoriesAPI, APIExpiredToken, "valid", "/2.0/repositories/bitbucket-demo", 401, "", "repository", ""},
+		{"401 not supported", UserWorkspaces, APITokenNotSupported, "valid", "/2.0/user/workspaces", 401, "account, repository", "account", "oauth2"},
+		{"401 echoing", WorkspaceAPI, APIEchoAuth401, "valid", "/2.0/workspaces/bitbucket-demo", 401, "account, repository", "", "oauth2"},
+		{"401 on a removed endpoint", "", "", "", "/2.0/repositories", 401, "", "repository", ""},
+		{"403 missing scope", "", "", "valid:account", "/2.0/repositories/bitbucket-demo", 403, "account", "repository", "oauth2"},
+		{"403 fault", RepositoriesAPI, APIMissingScope, "valid", "/2.0/repositories/bitbucket-demo", 403, "account", "repository", "oauth2"},
+		{"404 workspace", "", "", "valid", "/2.0/workspaces/nope", 404, "account, repository", "", "oauth2"},
+		{"404 route", "", "", "valid", "/2.0/nothing/here", 404, "account, repository", "", "oauth2"},
+		{"405", "", "", "valid:account", "/2.0/user/workspaces", 405, "account", "", "oauth2"},
+		{"410", "", "", "valid", "/2.0/user/permissions/repositories", 410, "account, repository", "account, repository", "oauth2"},
+		{"410 fault", WorkspaceAPI, APIRemoved, "valid", "/2.0/workspaces/bitbucket-demo", 410, "account, repository", "", "oauth2"},
+		{"429", RepositoriesAPI, APIRateLimited, "valid", "/2.0/repositories/bitbucket-demo", 429, "account, repository", "repository", "oauth2"},
+		{"429 without a token", UserWorkspaces, APIRateLimited, "", "/2.0/user/workspaces", 429, "", "account", ""},
+		{"500", RepositoriesAPI, APIServerError, "valid", "/2.0/repositories/bitbucket-demo", 500, "account, repository", "repository", "oauth2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv, _ := start(t)
+			auth := tt.auth
+			if scopes, ok := strings.CutPrefix(auth, "valid"); ok {
+				if scopes, ok = strings.CutPrefix(scopes, ":"); ok {
+					s.SetScopes(scopes)
+				}
+				auth = token(t, srv.URL)
+			}
+			s.SetFault(tt.endpoint, tt.fault)
+			method := "GET"
+			if tt.status == 405 {
+				method = "DELETE"
+			}
+			req, _ := http.NewRequest(method, srv.URL+tt.path, nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body) //nolint:errcheck // only the headers matter
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			for name, want := range map[string]string{"X-OAuth-Scopes": tt.oauth, "X-Accepted-OAuth-Scopes": tt.accepted, "X-Credential-Type": tt.credType} {
+				got, sent := resp.Header[http.CanonicalHeaderKey(name)]
+				if !sent || len(got) != 1 || got[0] != want {
+					t.Errorf("%s: %q (sent: %v), want %q", name, got, sent, want)
+				}
+			}
+			if _, sent := resp.Header["X-Request-Count"]; !sent {
+				t.Errorf("no X-Request-Count")
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); (tt.status == 401) != (got == challenge) {
+				t.Errorf("WWW-Authenticate %q on a %d", got, tt.status)
+			}
+		})
+	}
+}
+
+func TestRemovedEndpointBody(t *testing.T) {
+	for _, path := range []string{"/2.0/workspaces", "/2.0/user/permissions/workspaces", "/2.0/user/permissions/repositories", "/2.0/repositories"} {
+		t.Run(path, func(t *testing.T) {
+			_, srv, _ := start(t)
+			status, _, v := getJSON(t, srv.URL+path, token(t, srv.URL))
+			e, _ := v["error"].(map[string]any)
+			data, _ := e["data"].(map[string]any)
+			top, _ := v["data"].(map[string]any)
+			const changelog = "https://developer.atlassian.com/cloud/bitbucket/changelog#CHANGE-2770"
+			if status != 410 || e["message"] != "CHANGE-2770 - Functionality has been deprecated" ||
+				e["detail"] != "Please read the changelog entry for more details." ||
+				data["announcement_url"] != changelog || top["announcement_url"] != changelog {
+				t.Errorf("%d %v, want the 410 of ktrysmt/go-bitbucket#357", status, v)
+			}
+		})
+	}
+}
+
+func TestScopeImplications(t *testing.T) {
+	tests := []struct {
+		granted string
+		path    string
+		status  int
+	}{
+		{"pullrequest", "/2.0/repositories/bitbucket-demo", 200},
+		{"pullrequest:write", "/2.0/repositories/bitbucket-demo", 200},
+		{"repository:write", "/2.0/repositories/bitbucket-demo", 200},
+		{"project", "/2.0/repositories/bitbucket-demo", 200},
+		{"repository:admin", "/2.0/repositories/bitbucket-demo", 403},
+		{"repository:delete", "/2.0/repositories/bitbucket-demo", 403},
+		{"account:write", "/2.0/repositories/bitbucket-demo", 403},
+		{"pullrequest", "/2.0/user/workspaces", 403},
+		{"repository:admin account", "/2.0/user/workspaces", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.granted+" "+tt.path, func(t *testing.T) {
+			s, srv, _ := start(t)
+			s.SetScopes(tt.granted)
+			status, h, v := getJSON(t, srv.URL+tt.path, token(t, srv.URL))
+			if status != tt.status {
+				t.Fatalf("token granted %q: %d on %s, want %d: %v", tt.granted, status, tt.path, tt.status, v)
+			}
+			if status == 403 {
+				detail := v["error"].(map[string]any)["detail"].(map[string]any)
+				required, granted := detail["required"].([]any), detail["granted"].([]any)
+				if len(required) != 1 || required[0] != h.Get("X-Accepted-OAuth-Scopes") || len(granted) != len(strings.Fields(tt.granted)) {
+					t.Errorf("detail %v: want the missing scope and the granted ones", detail)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingScopes(t *testing.T) {
+	tests := []struct {
+		granted, required []string
+		want              string // space-separated
+	}{
+		{nil, nil, ""},
+		{[]string{"account"}, []string{}, ""},
+		{[]string{"repository"}, []string{"repository"}, ""},
+		{[]string{"pullrequest"}, []string{"repository"}, ""},
+		{[]string{"pullrequest:write"}, []string{"repository"}, ""},
+		{[]string{"project"}, []string{"repository"}, ""},
+		{[]string{"repository:write"}, []string{"repository"}, ""},
+		{[]string{"repository:admin"}, []string{"repository"}, "repository"},
+		{[]string{"repository:admin"}, []string{"repository:write"}, "repository:write"},
+		{[]string{"account"}, []string{"account", "repository"}, "repository"},
+		{nil, []string{"account", "repository"}, "account repository"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(missingScopes(tt.granted, tt.required), " "); got != tt.want {
+			t.Errorf("missingScopes(%q, %q) = %q, want %q", tt.granted, tt.required, got, tt.want)
+		}
+	}
+}
+
+// TestScopeFor: the stand-in takes the scope each operation it serves needs
+// from the table generated from the OpenAPI description.
+func TestScopeFor(t *testing.T) {
+	tests := []struct {
+		method, template string
+		want             string
+		known            bool
+	}{
+		{"GET", "/repositories/{workspace}", "repository", true},
+		{"HEAD", "/repositories/{workspace}", "repository", true},
+		{"GET", "/workspaces/{workspace}", "", true},
+		{"GET", "/user/workspaces", "account", true},
+		{"GET", "/user/permissions/repositories", "account repository", true},
+		{"DELETE", "/user/workspaces", "", false},
+		{"GET", "/nothing/here", "", false},
+	}
+	for _, tt := range tests {
+		got, known := scopeFor(tt.method, tt.template)
+		if strings.Join(got, " ") != tt.want || known != tt.known {
+			t.Errorf("scopeFor(%s, %s) = %q, %v; want %q, %v", tt.method, tt.template, got, known, tt.want, tt.known)
+		}
+	}
 }
