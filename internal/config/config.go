@@ -115,6 +115,15 @@ func errorf(format string, args ...any) error {
 	return &Error{fmt.Sprintf(format, args...)}
 }
 
+// hidden is the error for a value that breaks a rule. It names where the
+// value comes from and the rule, and describes the value by its length
+// only: a secret typed on the wrong line (under PORT, say) would otherwise
+// end up in the terminal and the logs.
+func hidden(where, value, rule string) error {
+	return errorf("%s: %s; the value (%d characters) is not shown, in case it is a secret typed on the wrong line",
+		where, rule, utf8.RuneCountInString(value))
+}
+
 // fileConfig is the shape of config.json. Every key is optional.
 type fileConfig struct {
 	ConsumerKey    *string         `json:"consumerKey"`
@@ -194,25 +203,25 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		}
 		if s.check != nil {
 			if err := s.check(v); err != nil {
-				return Config{}, errorf("%s=%s: %v", s.name, showValue(v), err)
+				return Config{}, hidden(s.name, v, err.Error())
 			}
 		}
 		*s.dst = v
 	}
 	if v := env("PORT"); v != "" {
 		if c.Port, err = parsePort(v); err != nil {
-			return Config{}, errorf("PORT=%q: %v", v, err)
+			return Config{}, hidden("PORT", v, err.Error())
 		}
 	}
 	if v := env("ALLOWED_HOSTS"); v != "" {
 		if c.AllowedHosts, err = parseAllowedHosts(v); err != nil {
-			return Config{}, errorf("ALLOWED_HOSTS=%s: %v", QuoteClipped(v), err)
+			return Config{}, errorf("ALLOWED_HOSTS %v", err)
 		}
 	}
 	if v := env("BITBUCKET_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Millisecond || d > 5*time.Minute {
-			return Config{}, errorf("BITBUCKET_TIMEOUT=%q: want a Go duration from 1ms to 5m, such as 10s", v)
+			return Config{}, hidden("BITBUCKET_TIMEOUT", v, "want a Go duration from 1ms to 5m, such as 10s")
 		}
 		c.Timeout = d
 	}
@@ -287,9 +296,9 @@ func (c *Config) readFile(path string) error {
 		return errorf("%s: unexpected data after the JSON object", path)
 	}
 	for key := range raw {
-		if !knownKeys[key] {
-			return errorf("%s: unknown key %s (known keys: consumerKey, consumerSecret, workspace, port, tokenURL, apiURL, allowedHosts)",
-				path, QuoteClipped(key))
+		if !knownKeys[key] { // not shown: any text there could be a pasted secret
+			return errorf("%s: unknown key, not shown (keys are case-sensitive: consumerKey, consumerSecret, "+
+				"workspace, port, tokenURL, apiURL, allowedHosts)", path)
 		}
 	}
 	// encoding/json keeps the last of two equal keys without a word, so
@@ -318,20 +327,20 @@ func (c *Config) readFile(path string) error {
 		}
 		if f.check != nil {
 			if err := f.check(*f.src); err != nil {
-				return errorf("%s: %s %s: %v", path, f.key, showValue(*f.src), err)
+				return hidden(path+": "+f.key, *f.src, err.Error())
 			}
 		}
 		*f.dst = *f.src
 	}
 	if fc.AllowedHosts != nil {
 		c.AllowedHosts = nil
-		for _, entry := range *fc.AllowedHosts {
+		for i, entry := range *fc.AllowedHosts {
 			if strings.TrimSpace(entry) == "" {
 				continue
 			}
 			e, err := checkAllowedHost(entry)
 			if err != nil {
-				return errorf("%s: allowedHosts entry %s: %v", path, QuoteClipped(entry), err)
+				return hidden(fmt.Sprintf("%s: allowedHosts entry %d", path, i+1), entry, err.Error())
 			}
 			c.AllowedHosts = append(c.AllowedHosts, e)
 		}
@@ -339,7 +348,7 @@ func (c *Config) readFile(path string) error {
 	if len(fc.Port) > 0 && string(fc.Port) != "null" {
 		port := strings.Trim(string(fc.Port), `"`)
 		if c.Port, err = parsePort(port); err != nil {
-			return errorf("%s: port %s: %v", path, ClipShown(strings.Join(strings.Fields(string(fc.Port)), " ")), err)
+			return hidden(path+": port", string(fc.Port), err.Error())
 		}
 	}
 	return nil
@@ -580,16 +589,4 @@ func checkURL(s string) error {
 			"in clear text: use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])")
 	}
 	return nil
-}
-
-// showValue quotes a configured value for an error message: clipped, and
-// not at all when it is a URL that carries credentials.
-func showValue(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return "(a URL with credentials, not shown)"
-	}
-	if strings.Contains(s, "@") && strings.Contains(s, "://") {
-		return "(a URL that may hold credentials, not shown)"
-	}
-	return QuoteClipped(s)
 }

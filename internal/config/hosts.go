@@ -71,27 +71,29 @@ var dnsName = regexp.MustCompile(`^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[
 // around them ignored. Empty entries (a trailing comma) are skipped.
 func parseAllowedHosts(s string) ([]string, error) {
 	var out []string
-	for entry := range strings.SplitSeq(s, ",") {
+	for i, entry := range strings.Split(s, ",") {
 		if strings.TrimSpace(entry) == "" {
 			continue
 		}
 		e, err := checkAllowedHost(entry)
 		if err != nil {
-			return nil, &hostEntryError{entry: strings.TrimSpace(entry), err: err}
+			return nil, &hostEntryError{n: i + 1, entry: entry, err: err}
 		}
 		out = append(out, e)
 	}
 	return out, nil
 }
 
-// hostEntryError names the entry of a list that is wrong.
+// hostEntryError names the entry of a list that is wrong by its position:
+// its text could be a secret typed on the wrong line.
 type hostEntryError struct {
+	n     int
 	entry string
 	err   error
 }
 
 func (e *hostEntryError) Error() string {
-	return "entry " + QuoteClipped(e.entry) + ": " + e.err.Error()
+	return hidden("entry "+strconv.Itoa(e.n), e.entry, e.err.Error()).Error()
 }
 
 // HostName is the host name of a request's Host (host:port, [v6]:port
