@@ -259,6 +259,8 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"ALLOWED_HOSTS entry 1", "without scheme or path"}},
 		{"ALLOWED_HOSTS not a name", nil, map[string]string{"ALLOWED_HOSTS": "a.example, ,dev example"}, nil,
 			[]string{"ALLOWED_HOSTS entry 3", "not a host name"}},
+		{"ALLOWED_HOSTS unspecified address", nil, map[string]string{"ALLOWED_HOSTS": "[::]"}, nil,
+			[]string{"ALLOWED_HOSTS entry 1", "never served"}},
 		{"ALLOWED_HOSTS from .env", map[string]string{".env": "ALLOWED_HOSTS=a..b\n"}, nil, nil,
 			[]string{"ALLOWED_HOSTS entry 1", "not a host name"}},
 		{"allowedHosts not a list", map[string]string{"config.json": `{"allowedHosts": "dev.example"}`}, nil, nil,

@@ -12,8 +12,9 @@ import (
 // DNS rebinding: a page on evil.example can make its name resolve to
 // 127.0.0.1 once loaded, then read http://evil.example:3000, this app. The
 // Host header still says evil.example, so the app serves only names no
-// other site can point here: IP literals, localhost and names under
-// .localhost (RFC 6761: browsers resolve them themselves), and ALLOWED_HOSTS.
+// other site can point here: IP literals (not 0.0.0.0 or [::], which
+// browsers reach as this machine too), localhost and names under .localhost
+// (RFC 6761: browsers resolve them themselves), and ALLOWED_HOSTS.
 
 // allowedHosts checks ALLOWED_HOSTS or allowedHosts entries (where says
 // which) and returns them lower case, without a trailing dot.
@@ -31,6 +32,8 @@ func allowedHosts(where string, entries []string) ([]string, error) {
 		case strings.TrimSpace(entry) == "": // skipped, such as after a trailing comma
 		case e == "*" || e == "" || wild && base == "":
 			return nil, hidden(at, entry, "a wildcard for every name would switch the DNS-rebinding check off; list the names instead")
+		case ipErr == nil && !wild && ip.WithZone("").Unmap().IsUnspecified():
+			return nil, hidden(at, entry, "0.0.0.0 and [::] are never served (browsers reach them as this machine): use 127.0.0.1")
 		case ipErr == nil && !wild:
 			out = append(out, ip.String()) // served anyway; accepted so that a list may be copied as is
 		case strings.ContainsAny(base, "/?#@"):
@@ -69,8 +72,8 @@ func HostAllowed(hostport string, allowed []string) bool {
 	// No browser leaves Host out, or sends a port that is not a number ("localhost:3000,evil.example").
 	if _, port, err := net.SplitHostPort(hostport); host == "" || err == nil && strings.Trim(port, "0123456789") != "" {
 		return false
-	} else if _, err := netip.ParseAddr(host); err == nil {
-		return true
+	} else if ip, err := netip.ParseAddr(host); err == nil {
+		return !ip.WithZone("").Unmap().IsUnspecified()
 	}
 	return isLocalhost(host) || slices.ContainsFunc(allowed, func(a string) bool {
 		if under, ok := strings.CutPrefix(a, "*"); ok { // only the names under it
@@ -78,6 +81,17 @@ func HostAllowed(hostport string, allowed []string) bool {
 		}
 		return host == a || strings.HasPrefix(a, ".") && (host == a[1:] || strings.HasSuffix(host, a))
 	})
+}
+
+// LoopbackHost reports whether a request's Host names this machine in a
+// way browsers treat as potentially trustworthy: localhost, a name under
+// .localhost, an IPv4 address in 127.0.0.0/8, or [::1]. Browsers send
+// Fetch Metadata (Sec-Fetch-*) to these; to any other plain-http name or
+// address (a name in ALLOWED_HOSTS, 192.168.1.20) they send none.
+func LoopbackHost(hostport string) bool {
+	host := HostName(hostport)
+	ip, err := netip.ParseAddr(host)
+	return HostAllowed(hostport, nil) && (isLocalhost(host) || err == nil && (ip.Is4() && ip.IsLoopback() || ip == netip.IPv6Loopback()))
 }
 
 func isLocalhost(host string) bool {
