@@ -16,7 +16,7 @@
 //	ALLOWED_HOSTS              names served besides localhost, *.localhost and IP
 //	                           addresses, comma-separated: dev.example (that name),
 //	                           .example.org (it and names under it), *.example.org
-//	                           (only those)
+//	                           (only those); no wildcard over .com, .co.uk, .nip.io…
 //	BITBUCKET_TOKEN_URL        default https://bitbucket.org/site/oauth2/access_token
 //	BITBUCKET_API_URL          default https://api.bitbucket.org/2.0
 //	BITBUCKET_TIMEOUT          per call to Bitbucket, a Go duration from 1ms to 5m (default 10s)

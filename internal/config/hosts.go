@@ -43,6 +43,9 @@ func allowedHosts(where string, entries []string) ([]string, error) {
 		case !dnsName.MatchString(base) || len(base) > 253:
 			return nil, hidden(at, entry, "not a host name (letters, digits, - and _ in labels separated by dots, "+
 				"after an optional . or *.)")
+		case wild && publicSuffix(base):
+			return nil, errorf("%s: anyone can get a name under %s and point it at 127.0.0.1, so a wildcard over it "+
+				"would switch the DNS-rebinding check off: list the exact names instead", at, base)
 		default:
 			out = append(out, e)
 		}
@@ -52,6 +55,24 @@ func allowedHosts(where string, entries []string) ([]string, error) {
 
 // dnsName is a lower-case host name (some internal names use _).
 var dnsName = regexp.MustCompile(`^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$`)
+
+// publicSuffix reports whether anyone can get a name under base and point
+// it at 127.0.0.1, so that a wildcard over it would switch the Host check
+// off: one label (com, lan, localhost), a second level under a country code
+// (co.uk, com.au), a shared or wildcard-DNS domain. x/net/publicsuffix would
+// be the full answer, but the main module takes no other dependency.
+func publicSuffix(base string) bool {
+	labels := strings.Split(base, ".")
+	return len(labels) == 1 || slices.Contains(sharedDomains, base) ||
+		len(labels) == 2 && len(labels[1]) == 2 && slices.Contains(strings.Fields(secondLevel), labels[0])
+}
+
+const secondLevel = "ac co com edu gov net org ne or go gob mil nom sch ltd plc"
+
+var sharedDomains = strings.Fields(`nip.io sslip.io xip.io nip.direct localtest.me lvh.me traefik.me github.io gitlab.io
+	herokuapp.com vercel.app netlify.app pages.dev workers.dev ngrok.io ngrok.app ngrok-free.app trycloudflare.com loca.lt
+	appspot.com web.app firebaseapp.com azurewebsites.net cloudfront.net amazonaws.com blogspot.com duckdns.org fly.dev
+	onrender.com glitch.me`)
 
 // HostName is the host name in a request's Host (host:port, [v6]:port or
 // a name), lower case without a trailing dot, as HostAllowed compares it.

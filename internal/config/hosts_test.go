@@ -1,6 +1,10 @@
 package config
 
-import "testing"
+import (
+	"io"
+	"strings"
+	"testing"
+)
 
 // TestHostAllowed: the DNS-rebinding check on a request's Host. IP
 // literals, localhost and *.localhost are served, 0.0.0.0 and [::] are not
@@ -99,5 +103,46 @@ func TestLoopbackHost(t *testing.T) {
 		if got := LoopbackHost(tt.host); got != tt.want {
 			t.Errorf("LoopbackHost(%q) = %v, want %v", tt.host, got, tt.want)
 		}
+	}
+}
+
+// TestAllowedHostsRefusePublicSuffixes: a wildcard over a suffix under
+// which anyone can get a name (and point it at 127.0.0.1) would switch the
+// Host check off. ALLOWED_HOSTS and config.json refuse it with an *Error
+// (exit status 2) naming the suffix; exact names stay allowed.
+func TestAllowedHostsRefusePublicSuffixes(t *testing.T) {
+	refused := map[string]string{
+		".com": "com", "*.com": "com", ".local": "local", "*.lan": "lan", ".internal": "internal", "*.test": "test",
+		".localhost": "localhost", ".co.uk": "co.uk", "*.com.au": "com.au", ".ac.jp": "ac.jp", "*.gov.br": "gov.br",
+		".nip.io": "nip.io", "*.sslip.io": "sslip.io", ".github.io": "github.io", "*.herokuapp.com": "herokuapp.com",
+		".ngrok-free.app": "ngrok-free.app", "*.LOCALTEST.ME.": "localtest.me", ".amazonaws.com": "amazonaws.com",
+	}
+	for entry, suffix := range refused {
+		for where, files := range map[string]map[string]string{
+			"ALLOWED_HOSTS":                   {".env": "ALLOWED_HOSTS=dev.example," + entry + "\n"},
+			"config.json: allowedHosts entry": {"config.json": `{"allowedHosts": ["dev.example", "` + entry + `"]}`},
+		} {
+			inDir(t, files)
+			_, err := Load([]string{"app"}, envOf(nil), io.Discard)
+			if !isConfigError(err) {
+				t.Errorf("%s %q: err = %v, want an *Error (exit status 2)", where, entry, err)
+				continue
+			}
+			for _, want := range []string{where, "entry 2", "anyone can get a name under " + suffix + " ",
+				"DNS-rebinding", "list the exact names instead"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s %q: message %q lacks %q", where, entry, err, want)
+				}
+			}
+		}
+	}
+	allowed := "nip.io,com,myapp.github.io,.example.co.uk,*.corp.example.com,.my-team.ngrok.app,dev.local,*.box.lan"
+	inDir(t, nil)
+	c, err := Load([]string{"app"}, envOf(map[string]string{"ALLOWED_HOSTS": allowed}), io.Discard)
+	if err != nil {
+		t.Fatalf("refused names and wildcards that are not public suffixes: %v", err)
+	}
+	if got := strings.Join(c.AllowedHosts, ","); got != allowed {
+		t.Errorf("AllowedHosts = %s, want %s", got, allowed)
 	}
 }
