@@ -25,7 +25,8 @@
 // http only to localhost, 127.0.0.0/8 or [::1]. config.json holds one
 // object with optional, case-sensitive, unrepeated keys: consumerKey,
 // consumerSecret, workspace, port (a number or a string), tokenURL, apiURL,
-// allowedHosts (a list). Both files: UTF-8 without a byte-order mark.
+// allowedHosts (a list). Both files: regular, at most 64 KiB, UTF-8 without
+// a byte-order mark.
 package config
 
 import (
@@ -200,30 +201,45 @@ func checkURL(s string) string {
 // API path (BITBUCKET_WORKSPACE, ?workspace=, the IDs Bitbucket lists).
 var WorkspaceID = regexp.MustCompile(`^(?:[A-Za-z0-9][A-Za-z0-9_-]{0,62}|\{[0-9a-fA-F-]{36}\})$`)
 
-// readFile reads config.json or .env (nil, false, nil when there is none),
-// in UTF-8 (json would turn other bytes into U+FFFD, silently).
-func readFile(path string) ([]byte, bool, error) {
-	data, err := os.ReadFile(path)
+// readFile reads config.json or .env (nil, nil, nil when there is none): a
+// regular file, checked before opening (opening a FIFO blocks), of at most
+// 64 KiB, in UTF-8 (json would turn other bytes into U+FFFD, silently).
+func readFile(path string) ([]byte, fs.FileInfo, error) {
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	} else if err != nil {
-		return nil, false, &Error{err.Error()} // such as "open .env: permission denied"
+		return nil, nil, nil
+	} else if err == nil && !fi.Mode().IsRegular() {
+		return nil, nil, errorf("%s is not a regular file (but a directory, a device, a FIFO or a socket): use a file", path)
+	}
+	var f *os.File
+	if err == nil {
+		f, err = os.Open(path)
+	}
+	if err != nil {
+		return nil, nil, &Error{err.Error()} // such as "open .env: permission denied"
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 64<<10+1))
+	if err != nil {
+		return nil, nil, &Error{err.Error()}
+	} else if len(data) > 64<<10 {
+		return nil, nil, errorf("%s is larger than 64 KiB, far more than any configuration needs: is it the right file?", path)
 	}
 	for i, line := range bytes.Split(data, []byte("\n")) {
 		if !utf8.Valid(line) || i == 0 && bytes.HasPrefix(line, []byte("\uFEFF")) {
-			return nil, false, errorf("%s: line %d is not UTF-8 or starts with a byte-order mark (was the file saved in "+
+			return nil, nil, errorf("%s: line %d is not UTF-8 or starts with a byte-order mark (was the file saved in "+
 				"another encoding?): save it as UTF-8 without BOM", path, i+1)
 		}
 	}
-	return data, true, nil
+	return data, fi, nil
 }
 
 // readJSON applies config.json. json's syntax errors quote a character,
 // maybe the secret's. Keys are checked here: json would take "consumerkey"
 // for "consumerKey", and keep the last of two equal keys, silently.
 func (c *Config) readJSON(path string) error {
-	data, found, err := readFile(path)
-	if err != nil || !found {
+	data, fi, err := readFile(path)
+	if err != nil || fi == nil {
 		return err
 	}
 	if err := json.Unmarshal(data, new(json.RawMessage)); err != nil {
@@ -277,8 +293,8 @@ func lineAt(data []byte, offset int64) int {
 func readDotenv() (string, map[string]string, error) {
 	path, _ := filepath.Abs(".env")
 	path = cmp.Or(path, ".env") // if the working directory is unknown
-	data, found, err := readFile(path)
-	if err != nil || !found {
+	data, fi, err := readFile(path)
+	if err != nil || fi == nil {
 		return path, nil, err
 	}
 	vars, err := godotenv.UnmarshalBytes(data)
