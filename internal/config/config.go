@@ -26,7 +26,7 @@
 // object with optional, case-sensitive, unrepeated keys: consumerKey,
 // consumerSecret, workspace, port (a number or a string), tokenURL, apiURL,
 // allowedHosts (a list). Both files: regular, at most 64 KiB, UTF-8 without
-// a byte-order mark.
+// a byte-order mark. A .env that others can read gets a warning.
 package config
 
 import (
@@ -43,6 +43,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -54,8 +55,8 @@ import (
 )
 
 // Config is everything the app needs, resolved and validated once at
-// start-up; nothing else reads the environment. DemoReason and EnvNotes
-// name variables and files, never a value.
+// start-up; nothing else reads the environment. DemoReason, EnvNotes and
+// Warnings name variables and files, never a value.
 type Config struct {
 	ConsumerKey, ConsumerSecret string
 	Workspace                   string        // optional: discovered from /2.0/user/workspaces when empty
@@ -66,6 +67,7 @@ type Config struct {
 	Demo                        bool          // use the built-in stand-in instead of Bitbucket
 	DemoReason                  string        // why: the -demo flag, or which credential is missing and where
 	EnvNotes                    []string      // "HOST is set in the environment; it hides the value in /abs/.env"
+	Warnings                    []string      // one line each, not stopping the app: a .env others can read
 	AllowedHosts                []string      // "name", ".domain" (it and the names under it), "*.domain" (only those)
 }
 
@@ -107,7 +109,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	c := Config{Host: "127.0.0.1", Port: 3000, TokenURL: bitbucket.DefaultTokenURL, APIURL: bitbucket.DefaultAPIURL,
 		Timeout: bitbucket.DefaultTimeout, Demo: *demo}
-	dotenv, vars, err := readDotenv()
+	dotenv, vars, err := c.readDotenv()
 	if err := cmp.Or(c.readJSON(*configPath), err); err != nil { // the first error, config.json's
 		return Config{}, err
 	}
@@ -290,7 +292,7 @@ func lineAt(data []byte, offset int64) int {
 
 // readDotenv reads .env: its absolute path and its variables (nil when
 // none). godotenv's errors quote the file: name the first line that fails.
-func readDotenv() (string, map[string]string, error) {
+func (c *Config) readDotenv() (string, map[string]string, error) {
 	path, _ := filepath.Abs(".env")
 	path = cmp.Or(path, ".env") // if the working directory is unknown
 	data, fi, err := readFile(path)
@@ -311,6 +313,10 @@ func readDotenv() (string, map[string]string, error) {
 			}
 		}
 		return "", nil, errorf("%s: line %d %s; the line is not shown, since it may hold the secret", path, good+1, what)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o044 != 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s can be read by other users of this machine, and it is where "+
+			"the consumer secret goes: run chmod 600 '%s'", path, strings.ReplaceAll(path, "'", `'\''`)))
 	}
 	return path, vars, nil
 }
