@@ -1,102 +1,81 @@
 package config
 
 import (
-	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"regexp"
-	"strconv"
+	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
-// Which host names the app answers to, and why it checks at all.
-//
-// DNS rebinding: a page on evil.example can make its own name resolve to
-// 127.0.0.1 once the browser has loaded it. The browser then takes
-// http://evil.example:3000 for the page's own origin and lets its script
-// read the answers, which here are this app's pages: private repository
-// names and workspace details, fetched with your consumer. What gives the
-// trick away is the Host header: it still says evil.example. So the app
-// serves only names that another site cannot point at this machine:
-//
-//   - IP literals (127.0.0.1, [::1], 192.168.1.20): no DNS is involved;
-//   - localhost and any name under .localhost (app.localhost): browsers
-//     resolve these to this machine themselves, without asking DNS
-//     (RFC 6761);
-//   - the names listed in ALLOWED_HOSTS, for a name you chose yourself,
-//     such as a host name on your network or a reverse proxy's.
-//
-// webpack-dev-server, Vite and Jupyter do the same. Command main's
-// withHostCheck middleware applies HostAllowed to every request.
+// DNS rebinding: a page on evil.example can make its name resolve to
+// 127.0.0.1 once loaded, then read http://evil.example:3000, this app. The
+// Host header still says evil.example, so the app serves only names no
+// other site can point here: IP literals (not 0.0.0.0 or [::], which
+// browsers reach as this machine too), localhost and names under .localhost
+// (RFC 6761: browsers resolve them themselves), and ALLOWED_HOSTS.
 
-// checkAllowedHost validates one ALLOWED_HOSTS entry and returns it in the
-// form HostAllowed compares with: lower case, without a trailing dot. An
-// entry is a host name or an IP address, optionally with a pattern prefix:
-//
-//	dev.example     exactly that name
-//	.example.org    example.org and every name under it
-//	*.example.org   every name under example.org, not example.org itself
-func checkAllowedHost(entry string) (string, error) {
-	e := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(entry)), ".")
-	name := e
-	switch {
-	case e == "*" || e == "*." || e == ".":
-		return "", errors.New("a wildcard for every name would switch the DNS-rebinding check off; list the names instead")
-	case strings.HasPrefix(e, "*."):
-		name = e[2:]
-	case strings.HasPrefix(e, "."):
-		name = e[1:]
-	}
-	if a, err := netip.ParseAddr(strings.Trim(name, "[]")); err == nil && name == e {
-		return a.String(), nil // always served anyway; accepted so that a list may be copied as is
-	}
-	switch {
-	case strings.Contains(name, "://") || strings.ContainsAny(name, "/?#@"):
-		return "", errors.New("want a host name alone, without scheme or path, such as dev.example")
-	case strings.Contains(name, ":"):
-		return "", errors.New("want a host name without a port: the check ignores ports")
-	case !dnsName.MatchString(name) || len(name) > 253:
-		return "", errors.New("not a host name (letters, digits, - and _ in labels separated by dots); " +
-			"a leading . or *. matches the names under it")
-	}
-	return e, nil
-}
-
-// dnsName is a host name: labels of letters, digits, - and _ (which some
-// internal names use), separated by dots. It is matched after lowercasing.
-var dnsName = regexp.MustCompile(`^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$`)
-
-// parseAllowedHosts reads ALLOWED_HOSTS: comma-separated entries, spaces
-// around them ignored. Empty entries (a trailing comma) are skipped.
-func parseAllowedHosts(s string) ([]string, error) {
+// allowedHosts checks ALLOWED_HOSTS or allowedHosts entries (where says
+// which) and returns them lower case, without a trailing dot.
+func allowedHosts(where string, entries []string) ([]string, error) {
 	var out []string
-	for entry := range strings.SplitSeq(s, ",") {
-		if strings.TrimSpace(entry) == "" {
-			continue
+	for i, entry := range entries {
+		e := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(entry)), ".")
+		base, wild := strings.CutPrefix(e, "*.")
+		if !wild {
+			base, wild = strings.CutPrefix(e, ".")
 		}
-		e, err := checkAllowedHost(entry)
-		if err != nil {
-			return nil, &hostEntryError{entry: strings.TrimSpace(entry), err: err}
+		ip, ipErr := netip.ParseAddr(strings.Trim(base, "[]"))
+		at := fmt.Sprintf("%s entry %d", where, i+1)
+		switch {
+		case strings.TrimSpace(entry) == "": // skipped, such as after a trailing comma
+		case e == "*" || e == "" || wild && base == "":
+			return nil, hidden(at, entry, "a wildcard for every name would switch the DNS-rebinding check off; list the names instead")
+		case ipErr == nil && !wild && ip.WithZone("").Unmap().IsUnspecified():
+			return nil, hidden(at, entry, "0.0.0.0 and [::] are never served (browsers reach them as this machine): use 127.0.0.1")
+		case ipErr == nil && !wild:
+			out = append(out, ip.String()) // served anyway; accepted so that a list may be copied as is
+		case strings.ContainsAny(base, "/?#@"):
+			return nil, hidden(at, entry, "want a host name alone, without scheme or path, such as dev.example")
+		case strings.Contains(base, ":"):
+			return nil, hidden(at, entry, "want a host name without a port: the check ignores ports")
+		case !dnsName.MatchString(base) || len(base) > 253:
+			return nil, hidden(at, entry, "not a host name (letters, digits, - and _ in labels separated by dots, "+
+				"after an optional . or *.)")
+		case wild && publicSuffix(base):
+			return nil, errorf("%s: anyone can get a name under %s and point it at 127.0.0.1, so a wildcard over it "+
+				"would switch the DNS-rebinding check off: list the exact names instead", at, base)
+		default:
+			out = append(out, e)
 		}
-		out = append(out, e)
 	}
 	return out, nil
 }
 
-// hostEntryError names the entry of a list that is wrong.
-type hostEntryError struct {
-	entry string
-	err   error
+// dnsName is a lower-case host name (some internal names use _).
+var dnsName = regexp.MustCompile(`^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$`)
+
+// publicSuffix reports whether anyone can get a name under base and point
+// it at 127.0.0.1, so that a wildcard over it would switch the Host check
+// off: one label (com, lan, localhost), a second level under a country code
+// (co.uk, com.au), a shared or wildcard-DNS domain. x/net/publicsuffix would
+// be the full answer, but the main module takes no other dependency.
+func publicSuffix(base string) bool {
+	labels := strings.Split(base, ".")
+	return len(labels) == 1 || slices.Contains(sharedDomains, base) ||
+		len(labels) == 2 && len(labels[1]) == 2 && slices.Contains(strings.Fields(secondLevel), labels[0])
 }
 
-func (e *hostEntryError) Error() string {
-	return "entry " + QuoteClipped(e.entry) + ": " + e.err.Error()
-}
+const secondLevel = "ac co com edu gov net org ne or go gob mil nom sch ltd plc"
 
-// HostName is the host name of a request's Host (host:port, [v6]:port
-// or a name alone), lower case and without a trailing dot: what
-// HostAllowed compares, and what a refusal names.
+var sharedDomains = strings.Fields(`nip.io sslip.io xip.io nip.direct localtest.me lvh.me traefik.me github.io gitlab.io
+	herokuapp.com vercel.app netlify.app pages.dev workers.dev ngrok.io ngrok.app ngrok-free.app trycloudflare.com loca.lt
+	appspot.com web.app firebaseapp.com azurewebsites.net cloudfront.net amazonaws.com blogspot.com duckdns.org fly.dev
+	onrender.com glitch.me`)
+
+// HostName is the host name in a request's Host (host:port, [v6]:port or
+// a name), lower case without a trailing dot, as HostAllowed compares it.
 func HostName(hostport string) string {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
@@ -111,79 +90,31 @@ func HostName(hostport string) string {
 // request's Host). It resolves nothing: it looks at the name only.
 func HostAllowed(hostport string, allowed []string) bool {
 	host := HostName(hostport)
-	if host == "" {
-		return false // only a client that is not a browser leaves Host out (HTTP/1.0)
+	// No browser leaves Host out, or sends a port that is not a number ("localhost:3000,evil.example").
+	if _, port, err := net.SplitHostPort(hostport); host == "" || err == nil && strings.Trim(port, "0123456789") != "" {
+		return false
+	} else if ip, err := netip.ParseAddr(host); err == nil {
+		return !ip.WithZone("").Unmap().IsUnspecified()
 	}
-	if _, port, err := net.SplitHostPort(hostport); err == nil && strings.Trim(port, "0123456789") != "" {
-		return false // "localhost:3000,evil.example" names no port: a browser never sends it
-	}
-	if a, err := netip.ParseAddr(host); err == nil {
-		// 0.0.0.0 and :: reach this machine in browsers, but name no host:
-		// nothing legitimate asks for them.
-		return !a.IsUnspecified()
-	}
-	if host == "localhost" || (strings.HasSuffix(host, ".localhost") && len(host) > len(".localhost")) {
-		return true
-	}
-	for _, a := range allowed {
-		switch {
-		case strings.HasPrefix(a, "*."):
-			if strings.HasSuffix(host, a[1:]) && len(host) > len(a)-1 {
-				return true
-			}
-		case strings.HasPrefix(a, "."):
-			if host == a[1:] || strings.HasSuffix(host, a) {
-				return true
-			}
-		case host == a:
-			return true
+	return isLocalhost(host) || slices.ContainsFunc(allowed, func(a string) bool {
+		if under, ok := strings.CutPrefix(a, "*"); ok { // only the names under it
+			return strings.HasSuffix(host, under) && len(host) > len(under)
 		}
-	}
-	return false
+		return host == a || strings.HasPrefix(a, ".") && (host == a[1:] || strings.HasSuffix(host, a))
+	})
 }
 
-// isLoopbackHost reports whether a URL's host is this machine without
-// asking DNS: the name localhost, or an IP literal in 127.0.0.0/8 or ::1.
-// Any other name could resolve anywhere, so it does not count.
-func isLoopbackHost(host string) bool {
-	host = strings.ToLower(host)
-	if host == "localhost" {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.Unmap().IsLoopback()
-}
-
-// MaxShown bounds how much of a value from a request or a file a message
-// repeats: enough to recognise it, not a way to fill a page or a log.
-// Configuration errors and the refusals of command main's middleware both
-// clip with it.
-const MaxShown = 64
-
-// QuoteClipped quotes s for a message (Go syntax, so that a control
-// character cannot split a log line), clipped to MaxShown bytes on a
-// character boundary.
-func QuoteClipped(s string) string {
-	return strconv.Quote(ClipShown(s))
-}
-
-// ClipShown cuts s to MaxShown bytes on a character boundary, marking the cut.
-func ClipShown(s string) string {
-	if len(s) <= MaxShown {
-		return s
-	}
-	cut := MaxShown
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-// LoopbackHost reports whether a request's Host names this machine the
+// LoopbackHost reports whether a request's Host names this machine in a
 // way browsers treat as potentially trustworthy: localhost, a name under
-// .localhost, 127.0.0.0/8 or ::1. Browsers send Fetch Metadata to these,
-// and to no other plain-http name.
+// .localhost, an IPv4 address in 127.0.0.0/8, or [::1]. Browsers send
+// Fetch Metadata (Sec-Fetch-*) to these; to any other plain-http name or
+// address (a name in ALLOWED_HOSTS, 192.168.1.20) they send none.
 func LoopbackHost(hostport string) bool {
 	host := HostName(hostport)
-	return isLoopbackHost(host) || (strings.HasSuffix(host, ".localhost") && len(host) > len(".localhost"))
+	ip, err := netip.ParseAddr(host)
+	return HostAllowed(hostport, nil) && (isLocalhost(host) || err == nil && (ip.Is4() && ip.IsLoopback() || ip == netip.IPv6Loopback()))
+}
+
+func isLocalhost(host string) bool {
+	return host == "localhost" || strings.HasSuffix(host, ".localhost") && len(host) > len(".localhost")
 }

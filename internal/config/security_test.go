@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -185,17 +186,19 @@ func TestConfigFileErrorsNeverShowTheSecret(t *testing.T) {
 	}{
 		{"byte-order mark", "\xEF\xBB\xBF" + `{"consumerSecret": "` + s + `"}`, []string{"byte-order mark", "without BOM"}},
 		{"not UTF-8 in the secret", "{\n  \"consumerKey\": \"k\",\n  \"consumerSecret\": \"" + s + "\xe9\"\n}",
-			[]string{"line 3 is not valid UTF-8", "save it as UTF-8"}},
-		{"Latin-1 anywhere", "{\"workspace\": \"caf\xe9\", \"consumerSecret\": \"" + s + "\"}", []string{"line 1 is not valid UTF-8"}},
+			[]string{"line 3 is not UTF-8", "save it as UTF-8"}},
+		{"Latin-1 anywhere", "{\"workspace\": \"caf\xe9\", \"consumerSecret\": \"" + s + "\"}", []string{"line 1 is not UTF-8"}},
 		{"the secret twice", "{\n\"consumerSecret\": \"" + s + "\",\n\"consumerSecret\": \"" + s + "2\"\n}",
 			[]string{`key "consumerSecret" appears twice (again on line 3)`}},
 		{"a key twice", `{"workspace": "a", "consumerSecret": "` + s + `", "workspace": "b"}`, []string{`key "workspace" appears twice`}},
 		{"bad escape in the secret", `{"consumerSecret": "` + s + `\q"}`, []string{"malformed JSON on line 1", "escape"}},
 		{"tab in the secret", "{\"consumerSecret\": \"" + s[:10] + "\t" + s[10:] + "\"}", []string{"malformed JSON on line 1", "string literal"}},
 		{"missing comma after the secret", `{"consumerSecret": "` + s + `" "workspace": "x"}`, []string{"malformed JSON on line 1"}},
-		{"secret not a string", `{"consumerSecret": ["` + s + `"]}`, []string{`"consumerSecret" must be a string`}},
-		{"secret under a misspelt key", `{"consumersecret": "` + s + `"}`, []string{`unknown key "consumersecret"`}},
-		{"secret as a URL's password", `{"tokenURL": "https://k:` + s + `@bitbucket.org/x"}`, []string{"tokenURL", "credentials"}},
+		{"secret not a string", `{"consumerSecret": ["` + s + `"]}`, []string{"consumerSecret: want a JSON string"}},
+		{"secret under a misspelt key", `{"consumersecret": "` + s + `"}`, []string{"line 1: unknown key"}},
+		{"secret as a key", `{"` + s + `": ""}`, []string{"line 1: unknown key"}},
+		{"secret as a URL's password", `{"tokenURL": "https://k:` + s + `@bitbucket.org/x"}`, []string{"tokenURL: not a URL"}},
+		{"secret as a plain URL's password", `{"tokenURL": "https://k:secret@bitbucket.org/x"}`, []string{"tokenURL", "credentials"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,6 +232,59 @@ func TestConfigFileSyntaxErrorsNameNoCharacter(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "character '") || !strings.Contains(err.Error(), "unexpected character") {
 			t.Errorf("%q: %v", content, err)
+		}
+	}
+}
+
+// TestNoMessageShowsAValue: a secret typed under the wrong variable or key
+// (PORT, tokenURL...) must not reach the terminal or the logs through the
+// error about it. Each variable and config.json key that has a rule gets
+// the secret, alone or inside a value, from each place it can come from;
+// the error names the variable or key and shows none of the secret.
+func TestNoMessageShowsAValue(t *testing.T) {
+	const s = testSecret
+	spaced := strings.NewReplacer("/", " ", ":", " ").Replace(s) // not a host name, for the rule after those on / and :
+	values := map[string][]string{
+		"PORT": {s, "3000" + s}, "HOST": {s, "host " + s}, "BITBUCKET_WORKSPACE": {s, "team/" + s},
+		"BITBUCKET_TIMEOUT": {s, "10s" + s}, "ALLOWED_HOSTS": {s, "dev.example," + s, "*." + s, "[" + s + "]", spaced, "*." + spaced},
+		"BITBUCKET_TOKEN_URL": {s, "http://bitbucket.org/" + s, "https://bitbucket.org/x?" + s, "https://key:pw@bitbucket.org/" + s},
+		"BITBUCKET_API_URL":   {s, "ftp://" + s, "https://api.bitbucket.org/2.0#" + s, "https:///" + s, "https://b.org/%zz" + s},
+	}
+	keys := map[string]string{"PORT": "port", "BITBUCKET_WORKSPACE": "workspace", "ALLOWED_HOSTS": "allowedHosts",
+		"BITBUCKET_TOKEN_URL": "tokenURL", "BITBUCKET_API_URL": "apiURL"}
+	quote := func(v string) string { b, _ := json.Marshal(v); return string(b) }
+	for name, vs := range values {
+		for _, v := range vs {
+			sources := map[string]struct {
+				files map[string]string
+				env   map[string]string
+			}{
+				"environment": {nil, map[string]string{name: v}},
+				".env":        {map[string]string{".env": name + "=" + quote(v) + "\n"}, nil},
+			}
+			if key := keys[name]; key == "allowedHosts" {
+				sources["config.json"] = struct{ files, env map[string]string }{
+					map[string]string{"config.json": `{"allowedHosts": ["dev.example", ` + quote(v) + `]}`}, nil}
+			} else if key != "" {
+				sources["config.json"] = struct{ files, env map[string]string }{
+					map[string]string{"config.json": `{"` + key + `": ` + quote(v) + `}`}, nil}
+			}
+			for where, src := range sources {
+				inDir(t, src.files)
+				_, err := Load([]string{"app"}, envOf(src.env), io.Discard)
+				if !isConfigError(err) {
+					t.Errorf("%s in %s: err = %v, want an *Error", name, where, err)
+					continue
+				}
+				want := name // the message starts with the variable, or the file and the key
+				if where == "config.json" {
+					want = "config.json: " + keys[name]
+				}
+				if !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("%s in %s: the message does not start with %q", name, where, want) // nor shows it
+				}
+				assertNoSecretIn(t, name+" in "+where+": the error", err.Error(), s)
+			}
 		}
 	}
 }
