@@ -95,6 +95,41 @@ func Required(method, path string) ([]string, bool) {
 	return slices.Clone(c.ops[i].Scopes), true
 }
 
+// Find returns the operation a request is for: its method and its path
+// below the API's base URL, such as "/repositories/acme" (unescaped).
+// Where several templates match, the one with the most literal segments
+// wins ("/user/workspaces" over "/users/{selected_user}"-like templates).
+func Find(method, path string) (Operation, bool) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	best, bestScore := -1, -1
+	for i, op := range load().ops {
+		tmpl := strings.Split(strings.Trim(op.Path, "/"), "/")
+		if op.Method != strings.ToUpper(method) || len(tmpl) != len(segs) {
+			continue
+		}
+		score := 0
+		for j, t := range tmpl {
+			switch {
+			case strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") && !strings.Contains(t[1:], "{") && segs[j] != "":
+			case t == segs[j]:
+				score++
+			default:
+				score = -1
+			}
+			if score < 0 {
+				break
+			}
+		}
+		if score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		return Operation{}, false
+	}
+	return load().ops[best], true
+}
+
 // parseTable reads the format gen writes: comment lines start with #; every
 // other line has six tab-separated fields: method, path, summary, scopes,
 // granular scopes and flags, lists space-separated and "-" when empty.

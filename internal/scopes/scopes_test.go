@@ -120,6 +120,26 @@ func TestRequired(t *testing.T) {
 	}
 }
 
+func TestFind(t *testing.T) {
+	for _, tc := range []struct{ method, path, want string }{
+		{"GET", "/repositories/acme", "/repositories/{workspace}"},
+		{"GET", "/repositories/{6d1f0c2a-0001-4b7e-9a3c-5e8d2f1b0001}", "/repositories/{workspace}"},
+		{"get", "/workspaces/acme", "/workspaces/{workspace}"},
+		{"GET", "/user/workspaces", "/user/workspaces"}, // a literal, not /user/{something}
+		{"GET", "/repositories/acme/api/pullrequests", "/repositories/{workspace}/{repo_slug}/pullrequests"},
+		{"POST", "/repositories/acme/api/pullrequests", "/repositories/{workspace}/{repo_slug}/pullrequests"},
+		{"GET", "/repositories/acme/", "/repositories/{workspace}"},
+		{"GET", "/no/such/thing/here/at/all", ""},
+		{"PATCH", "/repositories/acme", ""},
+		{"GET", "/repositories//api", ""}, // an empty segment is no parameter
+	} {
+		op, ok := Find(tc.method, tc.path)
+		if ok != (tc.want != "") || op.Path != tc.want {
+			t.Errorf("Find(%q, %q) = %q, %v; want %q", tc.method, tc.path, op.Path, ok, tc.want)
+		}
+	}
+}
+
 // TestRequiredIsACopy: a caller that changes what Required returned does not
 // change what the next caller is told.
 func TestRequiredIsACopy(t *testing.T) {
