@@ -9,7 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"bitbucket-client-credentials-sample/bitbucket"
 	"bitbucket-client-credentials-sample/internal/config"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
@@ -101,35 +100,41 @@ func TestWorkspaceByUUID(t *testing.T) {
 
 func TestCloneCommand(t *testing.T) {
 	t.Parallel()
-	repo := func(name, fullName string, clone ...bitbucket.NamedLink) bitbucket.Repository {
-		r := bitbucket.Repository{Name: name, FullName: fullName}
-		r.Links.Clone = clone
+	type link = struct{ Name, Href string }
+	repo := func(name, fullName string, clone ...link) repoJSON {
+		r := repoJSON{Name: name, FullName: fullName}
+		for _, l := range clone {
+			r.Links.Clone = append(r.Links.Clone, struct {
+				Name string `json:"name"`
+				Href string `json:"href"`
+			}{l.Name, l.Href})
+		}
 		return r
 	}
 	for _, c := range []struct {
 		name string
-		repo bitbucket.Repository
+		repo repoJSON
 		want string
 	}{
-		{"from links.clone https, user replaced", repo("API", "team/api", bitbucket.NamedLink{Name: "ssh", Href: "git@bitbucket.org:team/api.git"},
-			bitbucket.NamedLink{Name: "https", Href: "https://someone@bitbucket.org/team/api.git"}),
+		{"from links.clone https, user replaced", repo("API", "team/api", link{Name: "ssh", Href: "git@bitbucket.org:team/api.git"},
+			link{Name: "https", Href: "https://someone@bitbucket.org/team/api.git"}),
 			`git clone "https://x-token-auth:${BITBUCKET_ACCESS_TOKEN}@bitbucket.org/team/api.git"`},
 		{"from full_name, not the display name", repo("My API (old)", "team/my-api"),
 			`git clone "https://x-token-auth:${BITBUCKET_ACCESS_TOKEN}@bitbucket.org/team/my-api.git"`},
 		{"shell syntax in the name", repo("x", "team/x;touch /tmp/pwned"), ""},
 		{"command substitution", repo("x", "team/$(id)"), ""},
-		{"backticks in the clone link", repo("x", "team/x", bitbucket.NamedLink{Name: "https", Href: "https://bitbucket.org/team/`id`.git"}), ""},
+		{"backticks in the clone link", repo("x", "team/x", link{Name: "https", Href: "https://bitbucket.org/team/`id`.git"}), ""},
 		{"option injection", repo("x", "--upload-pack=touch/x"), ""},
-		{"another scheme", repo("x", "team/x", bitbucket.NamedLink{Name: "https", Href: "ext::sh -c touch% /tmp/pwned"}), ""},
-		{"path traversal", repo("x", "team/..", bitbucket.NamedLink{Name: "https", Href: "https://bitbucket.org/../../x.git"}), ""},
-		{"another host", repo("x", "team/x", bitbucket.NamedLink{Name: "https", Href: "https://evil.example/team/x.git"}), ""},
-		{"plain http to another host", repo("x", "team/x", bitbucket.NamedLink{Name: "https", Href: "http://evil.example:8080/team/x.git"}), ""},
-		{"plain http to bitbucket.org", repo("x", "team/x", bitbucket.NamedLink{Name: "https", Href: "http://bitbucket.org/team/x.git"}), ""},
-		{"the API's own host on loopback", repo("x", "team/x", bitbucket.NamedLink{Name: "https", Href: "http://me@127.0.0.1:7990/team/x.git"}),
+		{"another scheme", repo("x", "team/x", link{Name: "https", Href: "ext::sh -c touch% /tmp/pwned"}), ""},
+		{"path traversal", repo("x", "team/..", link{Name: "https", Href: "https://bitbucket.org/../../x.git"}), ""},
+		{"another host", repo("x", "team/x", link{Name: "https", Href: "https://evil.example/team/x.git"}), ""},
+		{"plain http to another host", repo("x", "team/x", link{Name: "https", Href: "http://evil.example:8080/team/x.git"}), ""},
+		{"plain http to bitbucket.org", repo("x", "team/x", link{Name: "https", Href: "http://bitbucket.org/team/x.git"}), ""},
+		{"the API's own host on loopback", repo("x", "team/x", link{Name: "https", Href: "http://me@127.0.0.1:7990/team/x.git"}),
 			`git clone "http://x-token-auth:${BITBUCKET_ACCESS_TOKEN}@127.0.0.1:7990/team/x.git"`},
 		{"braces", repo("x", "team/${HOME}"), ""},
 	} {
-		if got := cloneCommand(c.repo, "127.0.0.1:7990"); got != c.want {
+		if got := cloneCommand(c.repo, "127.0.0.1:7990", newRedactor(testKey, testSecret)); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
@@ -186,7 +191,7 @@ func TestPaginationAsTheAPIDefinesIt(t *testing.T) {
 		{`"page": 3, "size": 25, "pagelen": 10`, "Page 3 of 3 · 25 repositories"},
 		{`"page": "c3Vy", "size": 25, "pagelen": 10`, ""},
 	} {
-		var p bitbucket.Page[bitbucket.Repository]
+		var p repoPage
 		if err := json.Unmarshal([]byte(`{`+c.page+`, "values": []}`), &p); err != nil {
 			t.Fatal(err)
 		}
@@ -327,7 +332,3 @@ func TestLeastPrivilege(t *testing.T) {
 		t.Error("the landing page asks for Workspace membership")
 	}
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -45,15 +45,23 @@ func (b *syncBuffer) String() string {
 }
 
 // fixture is the app wired to a stand-in Bitbucket, as in demo mode, but
-// with a test consumer, a fake clock and a captured log.
+// with a test consumer and a captured log.
+//
+// It runs two ways. newFixture makes both real servers (httptest), for what
+// needs a network: connections, bodies that drip, raw requests.
+// newMemFixture runs the app's handler and the stand-in in the test's
+// goroutines, with no socket, so that the test can run in a
+// testing/synctest bubble, where time is fake: token lifetimes and
+// back-offs pass in no time.
 type fixture struct {
-	t     testing.TB
-	bb    *standin.Server
-	bbSrv *httptest.Server
-	app   *httptest.Server
-	clock *standin.Clock
-	logs  *syncBuffer
-	cfg   config.Config
+	t       testing.TB
+	bb      *standin.Server
+	logs    *syncBuffer
+	cfg     config.Config
+	handler http.Handler
+	app     *httptest.Server // nil in memory
+	bbSrv   *httptest.Server // nil in memory
+	mem     bool
 	// transport, when set, carries the app's requests to the stand-in.
 	transport http.RoundTripper
 }
@@ -63,46 +71,80 @@ type fixture struct {
 // fixture, and the log at the end, are checked for leaked credentials.
 func newFixture(t testing.TB, options ...func(*config.Config)) *fixture {
 	t.Helper()
-	clock := standin.NewClock()
-	cfg := config.Config{
-		ConsumerKey:    testKey,
-		ConsumerSecret: testSecret,
-		Host:           "127.0.0.1",
-		Timeout:        5 * time.Second,
-	}
+	return startFixture(t, false, options)
+}
+
+// newMemFixture is newFixture without sockets (see fixture).
+func newMemFixture(t testing.TB, options ...func(*config.Config)) *fixture {
+	t.Helper()
+	return startFixture(t, true, options)
+}
+
+func startFixture(t testing.TB, mem bool, options []func(*config.Config)) *fixture {
+	t.Helper()
+	cfg := config.Config{ConsumerKey: testKey, ConsumerSecret: testSecret, Host: "127.0.0.1", Timeout: 5 * time.Second}
 	for _, o := range options {
 		o(&cfg)
 	}
 	// The stand-in knows the consumer the options settled on.
-	bb := standin.New(standin.Options{Key: cfg.ConsumerKey, Secret: cfg.ConsumerSecret, Now: clock.Now})
-	bbSrv := httptest.NewUnstartedServer(bb)
-	bbSrv.Config.ConnState = bb.ConnState
-	bbSrv.Start()
-	t.Cleanup(bbSrv.Close)
+	bb := standin.New(standin.Options{Key: cfg.ConsumerKey, Secret: cfg.ConsumerSecret})
+	f := &fixture{t: t, bb: bb, logs: &syncBuffer{}, mem: mem}
+	base := "http://127.0.0.1:7990" // in memory, an address nothing is asked of
+	if mem {
+		f.transport = roundTripFunc(func(r *http.Request) (*http.Response, error) { return serveInMemory(bb, r) })
+	} else {
+		bbSrv := httptest.NewUnstartedServer(bb)
+		bbSrv.Config.ConnState = bb.ConnState
+		bbSrv.Start()
+		t.Cleanup(bbSrv.Close)
+		base, f.bbSrv = bbSrv.URL, bbSrv
+	}
 	if cfg.TokenURL == "" {
-		cfg.TokenURL = bbSrv.URL + "/site/oauth2/access_token"
+		cfg.TokenURL = base + "/site/oauth2/access_token"
 	}
 	if cfg.APIURL == "" {
-		cfg.APIURL = bbSrv.URL + "/2.0"
+		cfg.APIURL = base + "/2.0"
 	}
-	f := &fixture{t: t, bb: bb, bbSrv: bbSrv, clock: clock, logs: &syncBuffer{}}
 	t.Cleanup(func() { f.assertNoLeak("the log", f.logs.String()) })
 	return f.rebuild(cfg)
 }
 
-// rebuild starts another app with cfg against the same stand-in, clock and
-// log: for cases that need a configuration the stand-in cannot give.
+// rebuild starts another app with cfg against the same stand-in and log:
+// for cases that need a configuration the stand-in cannot give.
 func (f *fixture) rebuild(cfg config.Config) *fixture {
 	f.t.Helper()
-	h, err := newServer(cfg, newTestLogger(f.logs), f.clock.Now, f.transport)
+	h, err := newServer(cfg, newTestLogger(f.logs), f.transport)
 	if err != nil {
 		f.t.Fatalf("newServer: %v", err)
 	}
 	g := *f
-	g.cfg = cfg
-	g.app = newTestServer(f.t, h)
+	g.cfg, g.handler, g.app = cfg, h, nil
+	if !f.mem {
+		g.app = newTestServer(f.t, h)
+	}
 	return &g
 }
+
+// serveInMemory answers r with h, in the caller's goroutine. A handler
+// that waits (a stand-in's Hang) watches the request's context, and the
+// caller gets the context's error, as from a network.
+func serveInMemory(h http.Handler, r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	if err := r.Context().Err(); err != nil {
+		return nil, err
+	}
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func newTestLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
@@ -165,23 +207,34 @@ func (f *fixture) get(path string) response {
 
 func (f *fixture) do(method, path string) response {
 	f.t.Helper()
-	req, err := http.NewRequest(method, f.app.URL+path, nil)
-	if err != nil {
-		f.t.Fatal(err)
+	return f.send(httptest.NewRequest(method, "http://localhost:3000"+path, nil))
+}
+
+// send makes req to the app (its URL's host is the Host header; the
+// fixture puts the request where the app listens), and checks the answer
+// for leaked credentials.
+func (f *fixture) send(req *http.Request) response {
+	f.t.Helper()
+	var resp *http.Response
+	if f.app == nil {
+		rec := httptest.NewRecorder()
+		f.handler.ServeHTTP(rec, req)
+		resp = rec.Result()
+	} else {
+		out, err := http.NewRequest(req.Method, f.app.URL+req.URL.RequestURI(), nil)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		out.Header, out.Host = req.Header, req.Host
+		if resp, err = noRedirects.Do(out); err != nil {
+			f.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+		}
 	}
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		f.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		f.t.Fatalf("%s %s: reading body: %v", method, path, err)
-	}
-	r := response{status: resp.StatusCode, header: resp.Header, body: string(body)}
+	body := readAll(f.t, resp)
+	r := response{status: resp.StatusCode, header: resp.Header, body: body}
 	var headers strings.Builder
 	resp.Header.Write(&headers) //nolint:errcheck // writes to memory
-	f.assertNoLeak(method+" "+path, headers.String()+r.body)
+	f.assertNoLeak(req.Method+" "+req.URL.Path, headers.String()+r.body)
 	return r
 }
 
@@ -197,7 +250,6 @@ func (f *fixture) assertNoLeak(where, text string) {
 	for _, pair := range []string{testKey + ":" + testSecret, url.QueryEscape(testKey) + ":" + url.QueryEscape(testSecret)} {
 		secrets["the Basic pair "+pair] = pair
 		secrets["the Basic pair in base64 "+pair] = base64.StdEncoding.EncodeToString([]byte(pair))
-		secrets["the Basic pair in URL base64 "+pair] = base64.RawURLEncoding.EncodeToString([]byte(pair))
 	}
 	for i, tok := range f.bb.IssuedTokens() {
 		secrets[fmt.Sprintf("access token #%d", i+1)] = tok

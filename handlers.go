@@ -6,24 +6,41 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
 	"bitbucket-client-credentials-sample/bitbucket"
 	"bitbucket-client-credentials-sample/internal/config"
+	"bitbucket-client-credentials-sample/internal/explain"
+	"bitbucket-client-credentials-sample/internal/web"
 )
 
 const (
-	perPage       = 10 // repositories on a page
-	maxWorkspaces = 50 // workspaces discovery reads and the page lists
+	perPage        = 10 // repositories on a page
+	maxWorkspaces  = 50 // workspaces discovery reads and the page lists
+	maxPagesAtOnce = 8  // results pages talking to Bitbucket at the same time
+)
+
+// What each call asks for with Bitbucket's partial responses (fields=): what
+// the page shows, and next; a repository alone runs to several kB.
+// TestFieldsAreWhatThePageShows keeps them in step with the types below.
+const (
+	repoFields = "next,previous,page,size,pagelen,values.name,values.full_name,values.description,values.is_private," +
+		"values.language,values.updated_on,values.links.html.href,values.links.clone.name,values.links.clone.href"
+	workspaceFields = "uuid,slug,name,is_private,created_on,links.html.href"
+	accessFields    = "next,values.workspace.slug,values.workspace.uuid"
 )
 
 // handleHealthcheck answers 200 {"status":"ok"} without calling Bitbucket,
@@ -38,14 +55,15 @@ func handleHealthcheck() http.Handler {
 }
 
 // handleLanding serves the page that teaches the grant. It is the same for
-// every request of a process, so it is rendered once, here.
-func handleLanding(pages *renderer, origin string, view landingView) (http.Handler, error) {
-	page, err := pages.renderBytes(http.StatusOK, "index.html", "Bitbucket Cloud client credentials grant", view)
+// every request of a process, so it is rendered once, here. It also sets
+// the origin cookie (see web.AskedByAPerson).
+func handleLanding(pages *web.Renderer, origin string, view landingView) (http.Handler, error) {
+	page, err := pages.RenderBytes(http.StatusOK, "index.html", "Bitbucket Cloud client credentials grant", view)
 	if err != nil {
 		return nil, err
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		setOriginCookie(w, origin)
+		web.SetOriginCookie(w, origin)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page) //nolint:errcheck // nothing to do if the client went away
 	}), nil
@@ -67,8 +85,12 @@ func handleAuthorize() http.Handler {
 }
 
 // handleCallback is where the flow happens: the token, the workspace, two
-// concurrent API calls, and a page that shows what happened.
-func handleCallback(client *bitbucket.Client, disc *discovery, origin string, cfg config.Config, pages *renderer, logger *slog.Logger, now func() time.Time) http.Handler {
+// concurrent API calls, and a page that shows what happened. held keeps the
+// last token a page used, for /scopes.
+func handleCallback(client *bitbucket.Client, held *atomic.Pointer[oauth2.Token], origin string, cfg config.Config,
+	pages *web.Renderer, redact *redactor, logger *slog.Logger) http.Handler {
+	disc := &discovery{}
+	slots := make(chan struct{}, maxPagesAtOnce)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store") // the page shows token details
 		if r.Method == http.MethodHead {
@@ -79,89 +101,131 @@ func handleCallback(client *bitbucket.Client, disc *discovery, origin string, cf
 		}
 		q, err := parseResultsQuery(r.URL.Query())
 		if err != nil {
-			pages.errorPage(w, http.StatusBadRequest, err.Error())
+			pages.ErrorPage(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if !askedByAPerson(r, origin) {
-			// Nothing is called on this page load: a button runs the flow.
-			setOriginCookie(w, origin)
-			pages.render(w, http.StatusOK, "confirm.html", "Run the flow?", q)
+		if !web.AskedByAPerson(r, origin) {
+			web.SetOriginCookie(w, origin) // nothing called on this page load: a button runs the flow
+			pages.Render(w, http.StatusOK, "confirm.html", "Run the flow?", q)
 			return
 		}
+		// A few pages at a time talk to Bitbucket; the others wait, within
+		// the page's budget, so that a burst of loads cannot spend the
+		// consumer's rate limit or fill the memory.
 		rec := &recorder{}
 		ctx, cancel := context.WithTimeout(withRecorder(r.Context(), rec), pageBudget(cfg.Timeout))
 		defer cancel()
-		v := &resultsView{Workspace: q.Workspace, WorkspaceSource: "chosen on this page", redact: client.Tokens().Redact}
-		defer func() { // whatever happened, show it
-			if v.known == nil {
-				v.known = disc.known(v.token)
-			}
-			v.fill(cfg, rec.list(), now())
-			for _, s := range v.failures() {
-				logger.Warn("step failed", "error", s.logText)
-			}
-			pages.render(w, v.status(), "results.html", "Results: token and repositories", v)
-		}()
-
-		// Steps 2 and 3: the access token, cached across page loads.
-		tok, origin, err := client.Tokens().Get(ctx)
-		v.token, v.origin = tok, origin
-		if err != nil {
-			v.TokenError = explain(ctx, err)
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		case <-ctx.Done():
+			pages.ErrorPage(w, http.StatusServiceUnavailable, fmt.Sprintf("%d results pages were already talking to "+
+				"Bitbucket, and none finished in time: this one gave up without calling Bitbucket. Reload in a moment.", maxPagesAtOnce))
 			return
 		}
-
-		// Which workspace: the page's, BITBUCKET_WORKSPACE, or the first the
-		// token can reach (asked once per token: discovery is best effort).
-		if v.Workspace == "" && cfg.Workspace != "" {
-			v.Workspace, v.WorkspaceSource = cfg.Workspace, "from BITBUCKET_WORKSPACE"
+		f := runFlow(ctx, client, disc, cfg, q, logger)
+		if f.token != nil {
+			held.Store(f.token)
 		}
-		if v.Workspace == "" {
-			list, err := disc.run(ctx, client, tok)
-			v.known = list
-			if err != nil {
-				v.DiscoveryError = explain(ctx, err)
-				return
-			}
-			if len(list) == 0 {
-				return // the page says to set BITBUCKET_WORKSPACE
-			}
-			v.Workspace, v.WorkspaceSource = list[0].Slug, "the first the token can reach"
+		v := newResultsView(f, rec.list(), cfg, redact)
+		for _, s := range v.failures() {
+			logger.Warn("step failed", "error", s.Log)
 		}
-
-		// Step 4: the workspace's details and a page of its repositories.
-		// Neither needs the other, so they run at once: one round trip.
-		ws := url.PathEscape(v.Workspace)
-		query := url.Values{"pagelen": {fmt.Sprint(perPage)}, "sort": {"-updated_on"}}
-		if q.Page != "" {
-			query.Set("page", q.Page) // as Bitbucket's own next link had it
-		}
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			v.WorkspaceError = call(ctx, logger, func() error { return client.Get(ctx, "/workspaces/"+ws, nil, &v.workspace) })
-		})
-		wg.Go(func() {
-			v.ReposError = call(ctx, logger, func() error { return client.Get(ctx, "/repositories/"+ws, query, &v.repos) })
-		})
-		wg.Wait()
+		pages.Render(w, v.status(), "results.html", "Results: token and repositories", v)
 	})
 }
 
-// call runs one API call and explains its failure. A panic in it becomes a
-// failed step: net/http recovers panics only in the handler's own goroutine,
-// and one in another goroutine would end the process.
-func call(ctx context.Context, logger *slog.Logger, f func() error) (failed *stepView) {
+// flow is what one load of the results page did, step by step.
+type flow struct {
+	ctx                                           context.Context
+	query                                         resultsQuery
+	token                                         *oauth2.Token
+	workspace, source                             string // the workspace shown, and where it came from
+	known                                         []workspaceRef
+	ws                                            workspaceJSON
+	repos                                         repoPage
+	notes                                         []string // pagelen retries
+	tokenErr, discoveryErr, workspaceErr, repoErr error
+}
+
+// runFlow runs the steps of the grant for one page load.
+func runFlow(ctx context.Context, client *bitbucket.Client, disc *discovery, cfg config.Config, q resultsQuery, logger *slog.Logger) *flow {
+	f := &flow{ctx: ctx, query: q, workspace: q.Workspace, source: "chosen on this page"}
+	// Steps 2 and 3: the access token, cached across page loads.
+	if f.token, f.tokenErr = client.Tokens().TokenContext(ctx); f.tokenErr != nil {
+		return f
+	}
+	// Which workspace: the page's, BITBUCKET_WORKSPACE, or the first the
+	// token can reach (asked once per token: discovery is best effort).
+	if f.workspace == "" && cfg.Workspace != "" {
+		f.workspace, f.source = cfg.Workspace, "from BITBUCKET_WORKSPACE"
+	}
+	if f.workspace == "" {
+		var note string
+		f.known, note, f.discoveryErr = disc.run(ctx, client, f.token)
+		f.notes = append(f.notes, note)
+		if f.discoveryErr != nil || len(f.known) == 0 {
+			return f
+		}
+		f.workspace, f.source = f.known[0].Slug, "the first the token can reach"
+	} else {
+		f.known = disc.known(f.token)
+	}
+
+	// Step 4: the workspace's details and a page of its repositories.
+	// Neither needs the other, so they run at once: one round trip.
+	ws := url.PathEscape(f.workspace)
+	query := url.Values{"pagelen": {strconv.Itoa(perPage)}, "sort": {"-updated_on"}, "fields": {repoFields}}
+	if q.Page != "" {
+		query.Set("page", q.Page) // as Bitbucket's own next link had it
+	}
+	var wg sync.WaitGroup
+	var repoNote string
+	wg.Go(func() {
+		f.workspaceErr = call(logger, func() error {
+			return client.Get(ctx, "/workspaces/"+ws, url.Values{"fields": {workspaceFields}}, &f.ws)
+		})
+	})
+	wg.Go(func() {
+		f.repoErr = call(logger, func() error {
+			err := client.Get(ctx, "/repositories/"+ws, query, &f.repos)
+			if smaller, note, ok := smallerPagelen(err, query); ok {
+				repoNote, err = note, client.Get(ctx, "/repositories/"+ws, smaller, &f.repos)
+			}
+			return err
+		})
+	})
+	wg.Wait()
+	f.notes = append(f.notes, repoNote)
+	return f
+}
+
+// call runs one API call. A panic in it becomes a failed step: net/http
+// recovers panics only in the handler's own goroutine, and one in another
+// goroutine would end the process.
+func call(logger *slog.Logger, f func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			logger.Error("panic in an API call", "panic", clip(fmt.Sprint(p), 300), "stack", string(debug.Stack()))
-			failed = &stepView{Step: "The API call", Message: "The app failed while making this call; the log has the details.",
-				logText: "panic"}
+			err = explain.ErrPanic
 		}
 	}()
-	if err := f(); err != nil {
-		return explain(ctx, err)
+	return f()
+}
+
+// smallerPagelen reads a 400 "Invalid pagelen": each endpoint caps pagelen
+// in its own way, so the app asks once more with half as many, and the page
+// says so.
+func smallerPagelen(err error, query url.Values) (url.Values, string, bool) {
+	var e *bitbucket.Error
+	n, _ := strconv.Atoi(query.Get("pagelen"))
+	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || !strings.Contains(strings.ToLower(e.Message), "pagelen") || n < 2 {
+		return nil, "", false
 	}
-	return nil
+	smaller := maps.Clone(query)
+	smaller.Set("pagelen", strconv.Itoa(n/2))
+	return smaller, fmt.Sprintf("Bitbucket refused pagelen=%d for %s (\"Invalid pagelen\": each endpoint has its own cap), "+
+		"so the app asked once more with pagelen=%d.", n, clip(e.Request, 100), n/2), true
 }
 
 // pageBudget bounds one results page's calls to Bitbucket: the token
@@ -170,64 +234,102 @@ func call(ctx context.Context, logger *slog.Logger, f func() error) (failed *ste
 func pageBudget(timeout time.Duration) time.Duration { return 4 * timeout }
 
 // discovery remembers, per token, which workspaces GET /2.0/user/workspaces
-// listed, or that it failed. Since May 2026 a client-credentials token acts
-// as an app_user, and Bitbucket does not document what this endpoint does
+// listed, or that it failed. Since May 2026 a client credentials token acts
+// as an app user, and Bitbucket does not document what this endpoint does
 // for one: it may refuse. Asking again on every page load would cost a call
-// (and, after a 401, a token request) each time.
+// (and, after a 401, a token request) each time. Concurrent page loads wait
+// for the one listing; no lock is held while it talks to Bitbucket.
 type discovery struct {
-	mu   sync.Mutex // held while listing: concurrent page loads wait for one
-	tok  *oauth2.Token
+	mu  sync.Mutex
+	tok *oauth2.Token
+	cur *listing
+}
+
+type listing struct {
+	done chan struct{} // closed once list and err are set
 	list []workspaceRef
 	err  error
 }
 
 type workspaceRef struct{ Slug, UUID string }
 
-// workspaceAccess is an item of GET /2.0/user/workspaces. Its
-// "administrator" is left out: a boolean in examples, a string in the spec,
-// and the app does not show it. Decode only what you use.
-type workspaceAccess struct {
-	Workspace struct {
-		UUID string `json:"uuid"`
-		Slug string `json:"slug"`
-	} `json:"workspace"`
+func (d *discovery) run(ctx context.Context, client *bitbucket.Client, tok *oauth2.Token) ([]workspaceRef, string, error) {
+	d.mu.Lock()
+	l := d.cur
+	if d.tok == tok && l != nil {
+		d.mu.Unlock()
+		select {
+		case <-l.done:
+			return l.list, "", l.err
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		}
+	}
+	l = &listing{done: make(chan struct{})}
+	d.tok, d.cur = tok, l
+	d.mu.Unlock()
+	var note string
+	l.list, note, l.err = listWorkspaces(ctx, client)
+	// A 401 may have replaced tok: remember under the token in use now.
+	cur, _ := client.Tokens().TokenContext(ctx)
+	d.mu.Lock()
+	if e := (*bitbucket.Error)(nil); d.cur == l && l.err != nil && (!errors.As(l.err, &e) || e.Status == 0) {
+		d.tok, d.cur = nil, nil // no answer came: not worth remembering
+	} else if d.cur == l && cur != nil {
+		d.tok = cur
+	}
+	d.mu.Unlock()
+	close(l.done)
+	return l.list, note, l.err
 }
 
 // known returns what was listed with tok, if anything.
 func (d *discovery) known(tok *oauth2.Token) []workspaceRef {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if tok == nil || d.tok != tok {
+	if d.tok != tok || d.cur == nil {
 		return nil
 	}
-	return d.list
+	select {
+	case <-d.cur.done:
+		return d.cur.list
+	default:
+		return nil
+	}
 }
 
-func (d *discovery) run(ctx context.Context, client *bitbucket.Client, tok *oauth2.Token) ([]workspaceRef, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.tok == tok {
-		return d.list, d.err
-	}
-	// sort=slug: without a sort, Bitbucket's pages may repeat or skip items.
-	query := url.Values{"sort": {"slug"}, "pagelen": {"100"}}
-	items, err := bitbucket.List[workspaceAccess](ctx, client, "/user/workspaces", query, maxWorkspaces)
-	var list []workspaceRef
-	for _, a := range items {
-		if config.WorkspaceID.MatchString(a.Workspace.Slug) { // upstream data is checked before it names a path
-			list = append(list, workspaceRef{Slug: a.Workspace.Slug, UUID: a.Workspace.UUID})
+// workspaceAccess is an item of GET /2.0/user/workspaces. Its
+// "administrator" is left out: a boolean in examples, a string in the spec,
+// and the app does not show it.
+type workspaceAccess struct {
+	Workspace struct {
+		Slug string `json:"slug"`
+		UUID string `json:"uuid"`
+	} `json:"workspace"`
+}
+
+// listWorkspaces follows next through the workspaces the token reaches,
+// sorted by slug (without a sort, Bitbucket's pages may repeat or skip
+// items), up to maxWorkspaces.
+func listWorkspaces(ctx context.Context, client *bitbucket.Client) (list []workspaceRef, note string, err error) {
+	query := url.Values{"sort": {"slug"}, "pagelen": {"100"}, "fields": {accessFields}}
+	for range 2 {
+		list, err = nil, nil
+		for a, err2 := range bitbucket.All[workspaceAccess](ctx, client, "/user/workspaces", query) {
+			if err = err2; err != nil || len(list) == maxWorkspaces {
+				break
+			}
+			if config.WorkspaceID.MatchString(a.Workspace.Slug) { // upstream data is checked before it names a path
+				list = append(list, workspaceRef{Slug: a.Workspace.Slug, UUID: a.Workspace.UUID})
+			}
 		}
+		smaller, retried, ok := smallerPagelen(err, query)
+		if !ok {
+			break
+		}
+		query, note = smaller, retried
 	}
-	var e *bitbucket.Error
-	if err != nil && (!errors.As(err, &e) || e.Status == 0) {
-		return list, err // no answer: not worth remembering
-	}
-	// A 401 may have replaced tok: remember under the token in use now.
-	if cur, _, err := client.Tokens().Get(ctx); err == nil {
-		tok = cur
-	}
-	d.tok, d.list, d.err = tok, list, err
-	return list, err
+	return list, note, err
 }
 
 // badInput is a message for the person who sent the request, shown on the
@@ -236,6 +338,7 @@ type badInput string
 
 func (b badInput) Error() string { return string(b) }
 
+// resultsQuery is the results page's query, validated.
 type resultsQuery struct {
 	Workspace string
 	Page      string // Bitbucket's own page value: a number or an opaque cursor
@@ -244,7 +347,6 @@ type resultsQuery struct {
 // pageValue is what the page links carry from Bitbucket's next and
 // previous, as it is ("clients are not expected to construct URLs
 // themselves"): a number or an opaque cursor, never one the app computed.
-// The app sends it back with the same sort and pagelen, which next keeps.
 var pageValue = regexp.MustCompile(`^[A-Za-z0-9._~=-]{1,200}$`)
 
 // parseResultsQuery validates the query before anything uses it.
@@ -270,14 +372,37 @@ func parseResultsQuery(q url.Values) (resultsQuery, error) {
 	return res, nil
 }
 
+// handleScopes lists every operation of Bitbucket's REST API with the
+// permission it needs, from the table generated from Bitbucket's OpenAPI
+// description (package scopes), and marks what the token the app holds
+// reaches. It never calls Bitbucket.
+func handleScopes(held *atomic.Pointer[oauth2.Token], pages *web.Renderer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		values := r.URL.Query()["q"]
+		q := strings.Join(values, "")
+		switch {
+		case len(values) > 1:
+			pages.ErrorPage(w, http.StatusBadRequest, "Give q only once.")
+			return
+		case !utf8.ValidString(q):
+			pages.ErrorPage(w, http.StatusBadRequest, "q must be text (valid UTF-8).")
+			return
+		case utf8.RuneCountInString(q) > 200:
+			pages.ErrorPage(w, http.StatusBadRequest, "q is longer than 200 characters: search for a word, a path or a permission.")
+			return
+		}
+		pages.Render(w, http.StatusOK, "scopes.html", "Which permission to tick", newScopesView(held.Load(), q))
+	})
+}
+
 // handleStatic serves the embedded CSS, script and diagrams. Folders and
 // missing files get the app's 404 page rather than a listing.
-func handleStatic(static fs.FS, pages *renderer) http.Handler {
+func handleStatic(static fs.FS, pages *web.Renderer) http.Handler {
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(path.Clean(r.URL.Path), "/static/")
 		if fi, err := fs.Stat(static, name); err != nil || fi.IsDir() {
-			pages.errorPage(w, http.StatusNotFound, "There is no such file.")
+			pages.ErrorPage(w, http.StatusNotFound, "There is no such file.")
 			return
 		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
@@ -285,15 +410,15 @@ func handleStatic(static fs.FS, pages *renderer) http.Handler {
 	})
 }
 
-func handleNotFound(pages *renderer) http.Handler {
+func handleNotFound(pages *web.Renderer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pages.errorPage(w, http.StatusNotFound, "There is no page at this address.")
+		pages.ErrorPage(w, http.StatusNotFound, "There is no page at this address.")
 	})
 }
 
-func handleMethodNotAllowed(pages *renderer, allow string) http.Handler {
+func handleMethodNotAllowed(pages *web.Renderer, allow string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
-		pages.errorPage(w, http.StatusMethodNotAllowed, "This address answers only "+allow+".")
+		pages.ErrorPage(w, http.StatusMethodNotAllowed, "This address answers only "+allow+".")
 	})
 }

@@ -6,16 +6,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"bitbucket-client-credentials-sample/bitbucket"
 	"bitbucket-client-credentials-sample/internal/config"
+	"bitbucket-client-credentials-sample/internal/explain"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
 
@@ -249,6 +250,9 @@ func countRequests(bb *standin.Server, path string) int {
 	return n
 }
 
+// TestTokenRenewal: the results page reuses the token until shortly
+// before it expires, then the next load gets a new one. In a synctest
+// bubble, where the token's lifetime passes in no time.
 func TestTokenRenewal(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -258,44 +262,40 @@ func TestTokenRenewal(t *testing.T) {
 		reusedFor time.Duration // still the cached token after this long
 		renewedBy time.Duration // a new token after this long
 	}{
-		{"Bitbucket's two hours, renewed a minute early", 0, false, 7200*time.Second - bitbucket.RenewMargin - time.Second, 7200*time.Second - bitbucket.RenewMargin},
+		{"Bitbucket's two hours, renewed a minute early", 0, false, 7200*time.Second - time.Minute - time.Second, 7200*time.Second - time.Minute},
 		{"short-lived token renewed half-way", 30, false, 14 * time.Second, 15 * time.Second},
-		{"no expires_in is short-lived, not eternal", 0, true, 5*time.Minute - bitbucket.RenewMargin - time.Second, 5*time.Minute - bitbucket.RenewMargin},
+		{"no expires_in is short-lived, not eternal", 0, true, 4*time.Minute - time.Second, 4 * time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, withWorkspace("bitbucket-demo"))
-			if tt.expiresIn != 0 {
-				f.bb.SetExpiresIn(tt.expiresIn)
-			}
-			if tt.noExpiry {
-				f.bb.SetFault(standin.TokenEndpoint, standin.TokenNoExpiresIn)
-			}
-			mustLoad(t, f, "/oauth-callback")
-			f.clock.Advance(tt.reusedFor)
-			r := mustLoad(t, f, "/oauth-callback")
-			if n := f.bb.TokenRequests(); n != 1 {
-				t.Fatalf("after %v: %d token requests, want 1", tt.reusedFor, n)
-			}
-			if !strings.Contains(r.body, "reused the cached token") {
-				t.Error("the page does not say the cached token was reused")
-			}
-			f.clock.Advance(tt.renewedBy - tt.reusedFor)
-			r = mustLoad(t, f, "/oauth-callback")
-			if !strings.Contains(r.body, "started its renewal") {
-				t.Error("the page does not say it started the renewal")
-			}
-			// The renewal runs in the background: wait for the new token.
-			for deadline := time.Now().Add(5 * time.Second); f.bb.TokenRequests() < 2 || len(f.bb.IssuedTokens()) < 2; time.Sleep(time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatalf("after %v: %d token requests, want 2", tt.renewedBy, f.bb.TokenRequests())
+			synctest.Test(t, func(t *testing.T) {
+				f := newMemFixture(t, withWorkspace("bitbucket-demo"))
+				if tt.expiresIn != 0 {
+					f.bb.SetExpiresIn(tt.expiresIn)
 				}
-			}
-			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(mustLoad(t, f, "/oauth-callback").body, mask(f.bb.IssuedTokens()[1])); time.Sleep(time.Millisecond) {
-				if time.Now().After(deadline) { // until the renewal has landed in the token source
-					t.Fatal("the renewed token never reached a page")
+				if tt.noExpiry {
+					f.bb.SetFault(standin.TokenEndpoint, standin.TokenNoExpiresIn)
 				}
-			}
+				mustLoad(t, f, "/oauth-callback")
+				time.Sleep(tt.reusedFor)
+				r := mustLoad(t, f, "/oauth-callback")
+				synctest.Wait()
+				if n := f.bb.TokenRequests(); n != 1 {
+					t.Fatalf("after %v: %d token requests, want 1", tt.reusedFor, n)
+				}
+				if !strings.Contains(r.body, "reused the cached token") {
+					t.Error("the page does not say the cached token was reused")
+				}
+				time.Sleep(tt.renewedBy - tt.reusedFor)
+				mustLoad(t, f, "/oauth-callback") // still the old token; the renewal starts in the background
+				synctest.Wait()
+				if n := f.bb.TokenRequests(); n != 2 {
+					t.Fatalf("after %v: %d token requests, want 2", tt.renewedBy, n)
+				}
+				if r := mustLoad(t, f, "/oauth-callback"); !strings.Contains(r.body, mask(f.bb.IssuedTokens()[1])) {
+					t.Error("the renewed token did not reach the next page")
+				}
+			})
 		})
 	}
 }
@@ -311,44 +311,47 @@ func mustLoad(t *testing.T, f *fixture, path string) response {
 
 func TestResultsPage(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	first := mustLoad(t, f, "/oauth-callback")
-	issued := f.bb.IssuedTokens()[0]
-	for _, want := range []string{
-		"Bearer",                  // token type
-		"account repository",      // scopes
-		mask(issued),              // the token, masked
-		"2026-11-28 14:00:00 UTC", // expiry on the fake clock
-		"Bitbucket Demo",          // workspace details
-		"the first the token can reach",
-		"api-gateway", "Routes and rate-limits", "private", "public", // repositories
-		"Page 1 of 3", "23 repositories", `rel="next"`,
-		`href="/oauth-callback?workspace=demo-labs"`,       // switch workspace
-		"POST " + f.cfg.TokenURL, "Basic &lt;redacted&gt;", // exchanges
-		"GET " + f.cfg.APIURL + "/workspaces/bitbucket-demo", "Bearer " + mask(issued), "200 OK",
-		"This page load made the token request.",
-		`-u &#34;$BITBUCKET_CONSUMER_KEY:$BITBUCKET_CONSUMER_SECRET&#34;`, // curl with placeholders
-		`Authorization: Bearer $BITBUCKET_ACCESS_TOKEN`,
-		"git clone &#34;http://x-token-auth:${BITBUCKET_ACCESS_TOKEN}@" + strings.TrimPrefix(f.bbSrv.URL, "http://") + "/bitbucket-demo/api-gateway.git&#34;",
-		"The token endpoint's JSON answer", `&#34;expires_in&#34;: 7200`, // the raw answer, one click away
-	} {
-		if !strings.Contains(first.body, want) {
-			t.Errorf("first results page lacks %q", want)
+	synctest.Test(t, func(t *testing.T) { // time starts at 2000-01-01 00:00 UTC in a bubble
+		f := newMemFixture(t)
+		first := mustLoad(t, f, "/oauth-callback")
+		issued := f.bb.IssuedTokens()[0]
+		for _, want := range []string{
+			"Bearer",                  // token type
+			"account repository",      // scopes
+			mask(issued),              // the token, masked
+			"2000-01-01 02:00:00 UTC", // expiry: in 7200 s
+			"This token reaches", " of 334 operations", `href="/scopes"`,
+			"Bitbucket Demo", // workspace details
+			"the first the token can reach",
+			"api-gateway", "Routes and rate-limits", "private", "public", "2026-11-27 18:00 UTC", "go", // repositories
+			"Page 1 of 3", "23 repositories", `rel="next"`,
+			`href="/oauth-callback?workspace=demo-labs"`,       // switch workspace
+			"POST " + f.cfg.TokenURL, "Basic &lt;redacted&gt;", // exchanges
+			"GET " + f.cfg.APIURL + "/workspaces/bitbucket-demo?fields=", "Bearer " + mask(issued), "200 OK",
+			"This page load made the token request.",
+			`-u &#34;$BITBUCKET_CONSUMER_KEY:$BITBUCKET_CONSUMER_SECRET&#34;`, // curl with placeholders
+			`Authorization: Bearer $BITBUCKET_ACCESS_TOKEN`,
+			"git clone &#34;http://x-token-auth:${BITBUCKET_ACCESS_TOKEN}@127.0.0.1:7990/bitbucket-demo/api-gateway.git&#34;",
+			"The token endpoint's JSON answer", `&#34;expires_in&#34;: 7200`, // the raw answer, one click away
+		} {
+			if !strings.Contains(first.body, want) {
+				t.Errorf("first results page lacks %q", want)
+			}
 		}
-	}
 
-	second := mustLoad(t, f, "/oauth-callback?workspace=demo-labs")
-	for _, want := range []string{
-		"Reused the cached access token: no token request. It expires at 2026-11-28 14:00:00 UTC.",
-		"Demo Labs", "prototype-cli", "chosen on this page", `href="/oauth-callback?workspace=bitbucket-demo"`,
-	} {
-		if !strings.Contains(second.body, want) {
-			t.Errorf("second results page lacks %q", want)
+		second := mustLoad(t, f, "/oauth-callback?workspace=demo-labs")
+		for _, want := range []string{
+			"This page load reused the cached token: no token request was made.",
+			"Demo Labs", "prototype-cli", "chosen on this page", `href="/oauth-callback?workspace=bitbucket-demo"`,
+		} {
+			if !strings.Contains(second.body, want) {
+				t.Errorf("second results page lacks %q", want)
+			}
 		}
-	}
-	if strings.Contains(second.body, "POST "+f.cfg.TokenURL) {
-		t.Error("the second page shows a token request, but the token was cached")
-	}
+		if strings.Contains(second.body, "POST "+f.cfg.TokenURL) {
+			t.Error("the second page shows a token request, but the token was cached")
+		}
+	})
 }
 
 // TestLegacyTokenShape: before May 2026 Bitbucket sent "scopes" and a
@@ -463,7 +466,11 @@ func TestTokenFailures(t *testing.T) {
 		want   []string
 	}{
 		{"wrong secret", func(c *config.Config, _ *standin.Server) { c.ConsumerSecret = "wrong" }, 502,
-			[]string{"Token request (POST /site/oauth2/access_token) failed", "HTTP 400", "unauthorized_client", "Invalid OAuth client credentials", "Copy the key and secret again"}},
+			[]string{"Token request (POST http://127.0.0.1:", "/site/oauth2/access_token) failed", "HTTP 400", "unauthorized_client", "Invalid OAuth client credentials", "Copy the key and secret again"}},
+		{"not an RFC 6749 code Bitbucket sends", func(_ *config.Config, bb *standin.Server) {
+			bb.SetFault(standin.TokenEndpoint, standin.TokenInvalidClient)
+		}, 502,
+			[]string{"HTTP 401", "invalid_client", "not known to send", "Copy the key and secret again"}},
 		{"wrong key", func(c *config.Config, _ *standin.Server) { c.ConsumerKey = "wrong-key-123456789" }, 502,
 			[]string{"unauthorized_client", "Invalid OAuth client credentials"}},
 		{"consumer not private", func(_ *config.Config, bb *standin.Server) {
@@ -481,13 +488,13 @@ func TestTokenFailures(t *testing.T) {
 		{"200 without access_token", func(_ *config.Config, bb *standin.Server) {
 			bb.SetFault(standin.TokenEndpoint, standin.TokenNoAccessToken)
 		}, 502,
-			[]string{"had no access_token", "BITBUCKET_TOKEN_URL"}},
+			[]string{"held no access token", "BITBUCKET_TOKEN_URL"}},
 		{"malformed JSON", func(_ *config.Config, bb *standin.Server) {
 			bb.SetFault(standin.TokenEndpoint, standin.TokenMalformedJSON)
 		}, 502,
-			[]string{"was not JSON", "BITBUCKET_TOKEN_URL"}},
+			[]string{"held no access token", "BITBUCKET_TOKEN_URL"}},
 		{"HTML instead of JSON", func(_ *config.Config, bb *standin.Server) { bb.SetFault(standin.TokenEndpoint, standin.TokenHTML) }, 502,
-			[]string{"was not JSON", "not a page of the website"}},
+			[]string{"held no access token", "not a page of the website"}},
 		{"timeout", func(c *config.Config, bb *standin.Server) {
 			c.Timeout = 300 * time.Millisecond
 			bb.SetFault(standin.TokenEndpoint, standin.Hang)
@@ -544,15 +551,16 @@ func TestAPIFailures(t *testing.T) {
 		{"410 removed endpoint", standin.RepositoriesAPI, standin.APIRemoved, "", 502,
 			[]string{"HTTP 410", "CHANGE-2770", "removed this endpoint"}},
 		{"429 rate limited", standin.RepositoriesAPI, standin.APIRateLimited, "", 502,
-			[]string{"HTTP 429", "Rate limit for this resource has been exceeded", "1,000 an hour", "wait a few minutes", "Rate limited at GET /2.0/repositories/bitbucket-demo"}},
+			[]string{"HTTP 429", "Rate limit for this resource has been exceeded", "per resource group", "1,000 an hour on repositories",
+				"rolling hour", "up to an hour", "only for access tokens", "Rate limited at GET /2.0/repositories/bitbucket-demo"}},
 		{"500", standin.RepositoriesAPI, standin.APIServerError, "", 502,
 			[]string{"HTTP 500", "Something went wrong", "try again in a minute"}},
 		{"malformed JSON", standin.RepositoriesAPI, standin.APIMalformed, "", 502,
 			[]string{"not the JSON expected"}},
 		{"huge body", standin.RepositoriesAPI, standin.APIHugeBody, "", 502,
-			[]string{"larger than 1048576 bytes"}},
+			[]string{"longer than 1 MiB"}},
 		{"401 twice", standin.RepositoriesAPI, standin.APIExpiredToken, "", 502,
-			[]string{"HTTP 401", "Access token expired.", "issued after rejecting the one before", "exists and is private"}},
+			[]string{"HTTP 401", "Access token expired.", "refused a token it had just issued", "exists and is private"}},
 		{"timeout", standin.RepositoriesAPI, standin.Hang, "", 504,
 			[]string{"timed out", "BITBUCKET_TIMEOUT"}},
 	}
@@ -603,60 +611,20 @@ func TestExpiredTokenIsDroppedAndRetriedOnce(t *testing.T) {
 	}
 }
 
-func TestUntrustedDataIsEscaped(t *testing.T) {
+// TestOnlyWebLinksAreLinked: a link from Bitbucket becomes an href only
+// when it is an http(s) URL (html/template escapes text; a javascript:
+// link is the app's to drop).
+func TestOnlyWebLinksAreLinked(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	f.bb.SetFault(standin.RepositoriesAPI, standin.APIHostileData)
 	f.bb.SetFault(standin.WorkspaceAPI, standin.APIHostileData)
 	r := mustLoad(t, f, "/oauth-callback")
-	for _, bad := range []string{"<script>alert", "<img src=x", "javascript:"} {
-		if strings.Contains(r.body, bad) {
-			t.Errorf("page contains %q unescaped", bad)
-		}
+	if strings.Contains(r.body, "javascript:") || strings.Contains(r.body, "alert(1)&#34;") {
+		t.Error("the page links to a javascript: URL")
 	}
-	for _, want := range []string{"&lt;script&gt;alert(&#34;description&#34;)&lt;/script&gt;", "&lt;img src=x onerror=alert(1)&gt;"} {
-		if !strings.Contains(r.body, want) {
-			t.Errorf("page lacks the escaped text %q", want)
-		}
-	}
-}
-
-func TestPanicBecomes500AndServerKeepsServing(t *testing.T) {
-	t.Parallel()
-	logs := &syncBuffer{}
-	logger := newTestLogger(logs)
-	pages, err := newRenderer(siteInfo{}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls := 0
-	h := withRequestLog(logger, withRecovery(pages, logger, withSecurityHeaders(http.HandlerFunc(
-		func(w http.ResponseWriter, r *http.Request) {
-			calls++
-			if r.URL.Path == "/boom" {
-				panic("something broke")
-			}
-			w.Write([]byte("fine"))
-		}))))
-	srv := newTestServer(t, h)
-	for _, tt := range []struct {
-		path   string
-		status int
-	}{{"/boom", 500}, {"/ok", 200}, {"/boom", 500}, {"/ok", 200}} {
-		resp, err := http.Get(srv.URL + tt.path)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.path, err)
-		}
-		body := readAll(t, resp)
-		if resp.StatusCode != tt.status {
-			t.Errorf("%s: status %d, want %d", tt.path, resp.StatusCode, tt.status)
-		}
-		if tt.status == 500 && (!strings.Contains(body, "Something went wrong") || strings.Contains(body, "something broke")) {
-			t.Errorf("the 500 page is not the short message: %s", body)
-		}
-	}
-	if !strings.Contains(logs.String(), `msg="panic in handler"`) || !strings.Contains(logs.String(), "something broke") {
-		t.Errorf("the panic was not logged:\n%s", logs)
+	if !strings.Contains(r.body, "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Error("the hostile name is not shown as text")
 	}
 }
 
@@ -670,7 +638,7 @@ func TestLogs(t *testing.T) {
 		`msg=request method=GET path=/oauth-callback status=200 duration=`,
 		`msg=request method=GET path=/nope status=404 duration=`,
 		`msg="upstream call" method=POST url=` + f.cfg.TokenURL,
-		`msg="upstream call" method=GET url="` + f.cfg.APIURL + `/repositories/bitbucket-demo?page=2&pagelen=10&sort=-updated_on"`,
+		`msg="upstream call" method=GET url="` + f.cfg.APIURL + `/repositories/bitbucket-demo?fields=`,
 		"status=200",
 	} {
 		if !strings.Contains(logs, want) {
@@ -764,44 +732,89 @@ func TestNoSecretInAnyResponseOrLog(t *testing.T) {
 	}
 }
 
-func TestForbiddenNamesPermissions(t *testing.T) {
+// TestForbiddenNamesTheCheckbox: a 403 names the permission to tick and
+// where, from detail.required or X-Accepted-OAuth-Scopes, and says when
+// there may be more than Bitbucket named.
+func TestForbiddenNamesTheCheckbox(t *testing.T) {
 	t.Parallel()
-	e := &bitbucket.Error{Step: "GET /2.0/repositories/x", Status: 403, Message: "Forbidden", Required: []string{"pullrequest", "repository"}}
-	if v := explain(context.Background(), e); !strings.Contains(v.Hint, "Pull requests: Read and Repositories: Read") {
-		t.Errorf("hint %q does not name the permissions", v.Hint)
+	tests := []struct {
+		name, scopes, fault string
+		want                []string
+	}{
+		{"detail.required", "account", "", []string{"Repositories: Read", "scope <code>repository</code>", "OAuth consumers",
+			"necessary, not sufficient", "may name only one of several"}},
+		{"an implied scope is enough", "pullrequest account", "", nil}, // Pull requests: Read implies Repositories: Read
+		{"X-Accepted-OAuth-Scopes only", "", string(standin.APIMissingScope), []string{"Repositories: Read"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, withWorkspace("bitbucket-demo"))
+			if tt.scopes != "" {
+				f.bb.SetScopes(tt.scopes)
+			}
+			if tt.fault != "" {
+				f.bb.SetFault(standin.RepositoriesAPI, standin.Fault(tt.fault))
+			}
+			r := f.get("/oauth-callback")
+			if tt.want == nil {
+				if r.status != 200 {
+					t.Fatalf("status %d, want 200\n%s", r.status, r.body)
+				}
+				return
+			}
+			if r.status != 502 {
+				t.Fatalf("status %d, want 502", r.status)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(r.body, want) {
+					t.Errorf("the failure box lacks %q", want)
+				}
+			}
+		})
 	}
 }
 
-func TestUpstreamMessagesAreEscaped(t *testing.T) {
+// TestEveryScopeNamesItsCheckbox: for every scope Bitbucket has, and the
+// granular names, the box names the checkbox and where it is.
+func TestEveryScopeNamesItsCheckbox(t *testing.T) {
 	t.Parallel()
-	pages, err := newRenderer(siteInfo{}, newTestLogger(io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	v := &resultsView{TokenError: &stepView{Step: "Token request", Status: 400, Code: "<b>code</b>",
-		Message: `<script>alert("m")</script>`, Detail: `<img src=x onerror=alert(1)>`}}
-	pages.render(rec, 502, "results.html", "Results", v)
-	body := rec.Body.String()
-	if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") || strings.Contains(body, "<b>code") {
-		t.Errorf("an upstream message is rendered as markup:\n%s", body)
+	for _, scope := range []string{"account", "account:write", "email", "team", "team:write", "project", "project:admin",
+		"repository", "repository:write", "repository:admin", "repository:delete", "pullrequest", "pullrequest:write", "issue",
+		"issue:write", "wiki", "snippet", "snippet:write", "webhook", "pipeline", "pipeline:write", "pipeline:variable",
+		"runner", "runner:write", "read:repository:bitbucket", "read:workspace:bitbucket", "read:pullrequest:bitbucket"} {
+		e := &bitbucket.Error{Request: "GET /2.0/repositories/x", Status: 403, Message: "Forbidden", Required: []string{scope}}
+		v := explain.Failure(context.Background(), e, clip)
+		if len(v.Permissions) != 1 || strings.HasPrefix(v.Permissions[0].Label, "the permission for") ||
+			!strings.Contains(v.Permissions[0].Where, "OAuth consumers") {
+			t.Errorf("%s: %+v", scope, v.Permissions)
+		}
 	}
 }
 
-// After a failed token request, page loads in the next few seconds get
-// that failure without a request of their own, and say so.
+// After a failed token request, page loads in the next five seconds get
+// that failure without a request of their own, and say so; then the next
+// page load asks again.
 func TestTokenFailureIsRememberedBriefly(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, withWorkspace("bitbucket-demo"))
-	f.bb.SetFault(standin.TokenEndpoint, standin.TokenServerError)
-	first, second := f.get("/oauth-callback"), f.get("/oauth-callback")
-	if first.status != 502 || second.status != 502 || f.bb.TokenRequests() != 1 {
-		t.Fatalf("statuses %d, %d with %d token requests; want 502 twice and 1 request", first.status, second.status, f.bb.TokenRequests())
-	}
-	if strings.Contains(first.body, "made no token request") || !strings.Contains(second.body, "so this page made no token request") {
-		t.Error("the second page does not say the failure was remembered")
-	}
-	f.clock.Advance(bitbucket.FailureBackoff)
-	f.bb.SetFault(standin.TokenEndpoint, standin.NoFault)
-	mustLoad(t, f, "/oauth-callback")
+	synctest.Test(t, func(t *testing.T) {
+		f := newMemFixture(t, withWorkspace("bitbucket-demo"))
+		f.bb.SetFault(standin.TokenEndpoint, standin.TokenServerError)
+		first, second := f.get("/oauth-callback"), f.get("/oauth-callback")
+		if first.status != 502 || second.status != 502 || f.bb.TokenRequests() != 1 {
+			t.Fatalf("statuses %d, %d with %d token requests; want 502 twice and 1 request", first.status, second.status, f.bb.TokenRequests())
+		}
+		if strings.Contains(first.body, "made no token request") || !strings.Contains(second.body, "so this page made no token request") {
+			t.Error("the second page does not say the failure was remembered")
+		}
+		f.bb.SetFault(standin.TokenEndpoint, standin.NoFault)
+		time.Sleep(4 * time.Second)
+		if r := f.get("/oauth-callback"); r.status != 502 || f.bb.TokenRequests() != 1 {
+			t.Errorf("4 s later: status %d with %d token requests, want the remembered failure", r.status, f.bb.TokenRequests())
+		}
+		time.Sleep(time.Second)
+		mustLoad(t, f, "/oauth-callback")
+		if n := f.bb.TokenRequests(); n != 2 {
+			t.Errorf("5 s later: %d token requests, want 2", n)
+		}
+	})
 }

@@ -26,6 +26,7 @@
 //	GET /healthcheck      {"status":"ok"}; never calls Bitbucket
 //	GET /authorize        303 to /oauth-callback: this grant has no consent step
 //	GET /oauth-callback   gets the token, calls the API, shows what happened
+//	GET /scopes           which permission each API operation needs; ?q= searches
 //	GET /static/...       CSS and the flow diagram
 package main
 
@@ -44,12 +45,17 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"bitbucket-client-credentials-sample/bitbucket"
 	"bitbucket-client-credentials-sample/internal/config"
+	"bitbucket-client-credentials-sample/internal/explain"
 	"bitbucket-client-credentials-sample/internal/standin"
+	"bitbucket-client-credentials-sample/internal/web"
 )
 
 func main() {
@@ -77,15 +83,12 @@ func exitCode(err error) int {
 // before it cancels their calls to Bitbucket.
 const shutdownGrace = 10 * time.Second
 
-// userAgent names the app on every request to Bitbucket.
+// userAgent names the app on every request to Bitbucket (tracingTransport sets it).
 const userAgent = "bitbucket-client-credentials-sample/2.0 (Go; +https://developer.atlassian.com/cloud/bitbucket/)"
 
 // run starts the app and serves until ctx is cancelled or the process gets
 // SIGINT or SIGTERM; then it lets in-flight pages finish and returns nil.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	cfg, err := config.Load(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -93,7 +96,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	// From here Ctrl+C stops the server gracefully (before, it ends the
+	// process at once, as it should while start-up reads files).
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	for _, w := range cfg.Warnings {
+		logger.Warn(w)
+	}
 
 	// Demo mode: start the local stand-in for Bitbucket and point the app
 	// at it, with the demo consumer.
@@ -110,14 +120,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cfg.TokenURL, cfg.APIURL, cfg.Workspace = base+"/site/oauth2/access_token", base+"/2.0", ""
 	}
 
-	handler, err := newServer(cfg, logger, time.Now, nil)
+	handler, err := newServer(cfg, logger, nil)
 	if err != nil {
 		return err
 	}
 	// Pages in flight when the app stops get this context's cancellation,
-	// with errStopping as the cause, once the grace period is over.
+	// with explain.ErrStopping as the cause, once the grace period is over.
 	pagesCtx, stopPages := context.WithCancelCause(context.WithoutCancel(ctx))
-	defer stopPages(errStopping)
+	defer stopPages(explain.ErrStopping)
 	srv := newHTTPServer(cfg, handler, logger)
 	srv.BaseContext = func(net.Listener) context.Context { return pagesCtx }
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
@@ -146,7 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Out of time: cancel the pages' calls, so that each still gets a
 		// page saying the app is stopping, then wait for those pages.
 		logger.Warn("grace period over: cancelling the calls of pages still in flight")
-		stopPages(errStopping)
+		stopPages(explain.ErrStopping)
 		finishCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(finishCtx); err != nil {
@@ -158,50 +168,57 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // newServer builds the app: its dependencies, made once, and every route.
-// transport is what carries requests to Bitbucket (nil: Go's default); tests
-// pass their own.
-func newServer(cfg config.Config, logger *slog.Logger, now func() time.Time, transport http.RoundTripper) (http.Handler, error) {
-	pages, err := newRenderer(siteInfo{Demo: cfg.Demo, DemoReason: cfg.DemoReason, Host: upstreamHost(cfg.APIURL)}, logger)
+// transport is what carries requests to Bitbucket (nil: Go's own, tuned);
+// tests pass their own.
+func newServer(cfg config.Config, logger *slog.Logger, transport http.RoundTripper) (http.Handler, error) {
+	pages, err := web.NewRenderer(sub(templateFiles, "templates"), siteInfo{Demo: cfg.Demo, DemoReason: cfg.DemoReason, Host: upstreamHost(cfg.APIURL)}, logger)
 	if err != nil {
 		return nil, err
 	}
-	// One http.Client, with a timeout, for every call to Bitbucket; its
-	// transport logs each call and records it for the page that made it.
-	httpClient := bitbucket.NewHTTPClient(cfg.Timeout)
-	if transport != nil {
-		httpClient.Transport = transport
+	if transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// Concurrent pages reach the same host. Cap the connections to it,
+		// and keep that many idle (Go keeps two), so that a burst queues
+		// for a connection instead of opening and dropping hundreds, each a
+		// TLS handshake with Bitbucket. Bitbucket's headers are a few kB: Go
+		// would take 10 MiB of them an answer.
+		t.MaxConnsPerHost, t.MaxIdleConnsPerHost, t.MaxIdleConns = 128, 128, 128
+		t.MaxResponseHeaderBytes = 64 << 10
+		transport = t
 	}
-	tracing := &tracingTransport{next: httpClient.Transport, log: logger}
-	httpClient.Transport = tracing
+	// One http.Client, with a timeout, for every call to Bitbucket. Its
+	// transport logs each call and records it for the page that made it,
+	// and tells the redactor every token it sees go out.
+	redact := newRedactor(cfg.ConsumerKey, cfg.ConsumerSecret)
+	httpClient := &http.Client{Timeout: cfg.Timeout, Transport: &tracingTransport{next: transport, log: logger, redact: redact}}
 	// One client, and so one token source, for the whole process.
 	client := bitbucket.NewClient(bitbucket.Config{
 		Key: cfg.ConsumerKey, Secret: cfg.ConsumerSecret,
-		TokenURL: cfg.TokenURL, APIURL: cfg.APIURL,
-		HTTPClient: httpClient, UserAgent: userAgent, Now: now,
+		TokenURL: cfg.TokenURL, APIURL: cfg.APIURL, HTTPClient: httpClient,
 	})
-	tracing.redact = client.Tokens().Redact
 	if formEncodingChanges(cfg) {
 		logger.Warn("the consumer key or secret holds characters that golang.org/x/oauth2 form-encodes before " +
 			"Basic-encoding them (RFC 6749 §2.3.1), while curl -u sends them raw; Bitbucket does not document which it expects")
 	}
 	// The proof of origin asked of browsers that send no Fetch Metadata
-	// (see askedByAPerson): new for each run of the app.
+	// (see web.AskedByAPerson): new for each run of the app.
 	origin := rand.Text()
 	landing, err := handleLanding(pages, origin, landingView{TokenURL: cfg.TokenURL, APIURL: cfg.APIURL, Workspace: cfg.Workspace,
 		KeyMasked: mask(cfg.ConsumerKey), Timeout: cfg.Timeout.String()})
 	if err != nil {
 		return nil, err
 	}
+	var held atomic.Pointer[oauth2.Token] // the last token a results page used, for /scopes
 
 	mux := http.NewServeMux()
-	addRoutes(mux, landing, client, origin, cfg, pages, logger, now)
-	refusals := &refusalLog{log: logger}
+	addRoutes(mux, landing, handleCallback(client, &held, origin, cfg, pages, redact, logger), handleScopes(&held, pages), pages)
+	refusals := web.NewRefusalLog(logger)
 	var h http.Handler = mux
-	h = withSecurityHeaders(h)
-	h = withRecovery(pages, logger, h)
-	h = withCrossSiteCheck(pages, refusals, h)
-	h = withHostCheck(cfg.AllowedHosts, pages, refusals, h)
-	h = withRequestLog(logger, h)
+	h = web.SecurityHeaders(h)
+	h = web.Recovery(pages, logger, h)
+	h = web.CrossSiteCheck(pages, refusals, h)
+	h = web.HostCheck(cfg.AllowedHosts, pages, refusals, h)
+	h = web.RequestLog(logger, h)
 	return h, nil
 }
 
@@ -222,7 +239,7 @@ func newHTTPServer(cfg config.Config, handler http.Handler, logger *slog.Logger)
 }
 
 // addRoutes is the one place that lists every route.
-func addRoutes(mux *http.ServeMux, landing http.Handler, client *bitbucket.Client, origin string, cfg config.Config, pages *renderer, logger *slog.Logger, now func() time.Time) {
+func addRoutes(mux *http.ServeMux, landing, callback, scopes http.Handler, pages *web.Renderer) {
 	get := func(path string, h http.Handler) {
 		mux.Handle("GET "+path, h)                                   // GET and HEAD
 		mux.Handle(path, handleMethodNotAllowed(pages, "GET, HEAD")) // any other method
@@ -230,8 +247,9 @@ func addRoutes(mux *http.ServeMux, landing http.Handler, client *bitbucket.Clien
 	get("/{$}", landing)
 	get("/healthcheck", handleHealthcheck())
 	get("/authorize", handleAuthorize())
-	get("/oauth-callback", handleCallback(client, &discovery{}, origin, cfg, pages, logger, now))
-	get("/static/", handleStatic(staticFS(), pages))
+	get("/oauth-callback", callback)
+	get("/scopes", scopes)
+	get("/static/", handleStatic(sub(staticFiles, "static"), pages))
 	mux.Handle("/", handleNotFound(pages))
 }
 

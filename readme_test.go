@@ -15,6 +15,11 @@ import (
 //
 //	<!-- source: token.go -->
 //
+// or it is code the reader writes in the copy walkthrough, which
+// TestCopyWalkthrough (copy_test.go) runs:
+//
+//	<!-- walkthrough: main.go -->
+//
 // TestREADMESnippetsMatchSource fails when a block no longer occurs
 // verbatim in its file, so a change to the code cannot silently leave the
 // README teaching something else.
@@ -23,14 +28,17 @@ import (
 // the README lost its snippets or the comments changed shape.
 const minREADMESnippets = 4
 
-// readmeSourceComment is a line that names a snippet's source file.
-var readmeSourceComment = regexp.MustCompile(`^<!--\s*source:\s*(\S+)\s*-->$`)
+// readmeSourceComment is a line that names a snippet's source file, or
+// its place in the walkthrough.
+var readmeSourceComment = regexp.MustCompile(`^<!--\s*(source|walkthrough):\s*(\S+)\s*-->$`)
 
-// readmeSnippet is one ```go block of the README.
+// readmeSnippet is one ```go block of the README, or one block of the
+// walkthrough.
 type readmeSnippet struct {
-	source string // the file its comment names; "" when it has none
-	line   int    // the README line of its opening fence
-	code   []string
+	source      string // the file its comment names; "" when it has none
+	walkthrough string // its name in the walkthrough, for a walkthrough block
+	line        int    // the README line of its opening fence
+	code        []string
 }
 
 // parseREADMESnippets returns the ```go blocks of a Markdown text and the
@@ -38,20 +46,24 @@ type readmeSnippet struct {
 // not followed by a ```go block, or a fence that is never closed.
 func parseREADMESnippets(text string) (snippets []readmeSnippet, problems []string) {
 	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	pending, pendingLine := "", 0 // the source comment waiting for its block
+	pending, pendingLine, walk := "", 0, "" // the comment waiting for its block
 	dangling := func() {
 		if pending != "" {
 			problems = append(problems, fmt.Sprintf(
 				"README.md:%d: <!-- source: %s --> is not followed by a ```go block", pendingLine, pending))
 		}
-		pending = ""
+		pending, walk = "", ""
 	}
 	for i := 0; i < len(lines); i++ {
 		line := strings.TrimRight(lines[i], " \t")
 		trimmed := strings.TrimLeft(line, " ")
 		if m := readmeSourceComment.FindStringSubmatch(trimmed); m != nil {
 			dangling()
-			pending, pendingLine = m[1], i+1
+			if m[1] == "walkthrough" {
+				walk = m[2]
+			} else {
+				pending, pendingLine = m[2], i+1
+			}
 			continue
 		}
 		fence, info, ok := readmeFenceOpen(trimmed)
@@ -81,6 +93,11 @@ func parseREADMESnippets(text string) (snippets []readmeSnippet, problems []stri
 		}
 		if !closed {
 			problems = append(problems, fmt.Sprintf("README.md:%d: the fenced block is never closed", open))
+		}
+		if walk != "" {
+			snippets = append(snippets, readmeSnippet{walkthrough: walk, line: open, code: body})
+			walk = ""
+			continue
 		}
 		if lang, _, _ := strings.Cut(info, " "); lang != "go" {
 			dangling()
@@ -181,7 +198,7 @@ func TestREADMESnippetsMatchSource(t *testing.T) {
 
 	for _, s := range snippets {
 		if s.source == "" {
-			continue // reported above
+			continue // a walkthrough block, or reported above
 		}
 		name := fmt.Sprintf("README.md:%d:%s", s.line, strings.ReplaceAll(s.source, "/", "_"))
 		t.Run(name, func(t *testing.T) {
@@ -267,6 +284,11 @@ func TestREADMESnippetChecker(t *testing.T) {
 			snippets: 0,
 		},
 		{
+			name:     "a walkthrough block needs no source",
+			readme:   "<!-- walkthrough: main.go -->\n\n```go\npackage main\n```\n\n<!-- walkthrough: run -->\n```sh\ngo run .\n```\n",
+			snippets: 2,
+		},
+		{
 			name:     "an unclosed block",
 			readme:   "<!-- source: f.go -->\n```go\nfunc f() {\n",
 			problems: 1,
@@ -282,7 +304,7 @@ func TestREADMESnippetChecker(t *testing.T) {
 			if len(snippets) != tt.snippets {
 				t.Fatalf("got %d snippets; want %d", len(snippets), tt.snippets)
 			}
-			if len(snippets) == 0 || tt.problems > 0 {
+			if len(snippets) == 0 || tt.problems > 0 || snippets[0].walkthrough != "" {
 				return
 			}
 			got := readmeSnippetMismatch(snippets[0].code, src)

@@ -259,7 +259,7 @@ func TestRunErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"bad PORT", map[string]string{"PORT": "eighty"}, 2, `PORT="eighty"`},
+		{"bad PORT", map[string]string{"PORT": "eighty"}, 2, `PORT: want a whole number`},
 		{"bad timeout", map[string]string{"BITBUCKET_TIMEOUT": "soon"}, 2, "BITBUCKET_TIMEOUT"},
 		{"plain http to another machine", map[string]string{"BITBUCKET_TOKEN_URL": "http://bitbucket.org/site/oauth2/access_token"},
 			2, "use https"},

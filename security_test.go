@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"bitbucket-client-credentials-sample/internal/config"
+	"bitbucket-client-credentials-sample/internal/web"
 )
 
 // getAs fetches path from the fixture's app with the given Host and extra
@@ -326,7 +327,7 @@ func TestNoFetchMetadataNeedsTheOriginCookie(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, withWorkspace("bitbucket-demo"), withAllowedHosts("dev.example"))
 			landing := getAs(t, f, tt.host, "/", nil)
-			cookie := findCookie(landing.header, originCookie)
+			cookie := findCookie(landing.header, web.OriginCookie)
 			if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/" || len(cookie.Value) < 20 {
 				t.Fatalf("the landing page sets no HttpOnly, SameSite=Strict origin cookie with a random value: %+v", cookie)
 			}
@@ -334,13 +335,13 @@ func TestNoFetchMetadataNeedsTheOriginCookie(t *testing.T) {
 			switch tt.cookie {
 			case "":
 			case "landing":
-				h["Cookie"] = originCookie + "=" + cookie.Value
+				h["Cookie"] = web.OriginCookie + "=" + cookie.Value
 			default:
-				h["Cookie"] = originCookie + "=" + tt.cookie
+				h["Cookie"] = web.OriginCookie + "=" + tt.cookie
 			}
 			r := getAs(t, f, tt.host, "/oauth-callback?workspace=bitbucket-demo&page=2", h)
 			checkOutcome(t, f, r, tt.want)
-			if tt.want == "confirm" && findCookie(r.header, originCookie) == nil {
+			if tt.want == "confirm" && findCookie(r.header, web.OriginCookie) == nil {
 				t.Error("the confirmation page does not set the origin cookie, so its button would land here again")
 			}
 		})
@@ -372,11 +373,11 @@ func TestUnspecifiedAddressesAreNoHost(t *testing.T) {
 // environment: ALLOWED_HOSTS is logged at start-up and served; other names
 // are refused.
 func TestRunServesAllowedHosts(t *testing.T) {
-	r := startRun(t, map[string]string{"ALLOWED_HOSTS": "dev.example,.lan"})
-	if !strings.Contains(r.logs.String(), "allowed_hosts=dev.example,.lan") {
+	r := startRun(t, map[string]string{"ALLOWED_HOSTS": "dev.example,.home.example"})
+	if !strings.Contains(r.logs.String(), "allowed_hosts=dev.example,.home.example") {
 		t.Errorf("the start-up log does not list ALLOWED_HOSTS:\n%s", r.logs)
 	}
-	for host, want := range map[string]int{"dev.example:3000": 200, "box.lan": 200, "evil.example": 421, "localhost": 200} {
+	for host, want := range map[string]int{"dev.example:3000": 200, "box.home.example": 200, "evil.example": 421, "localhost": 200} {
 		req, _ := http.NewRequest("GET", r.url+"/", nil)
 		req.Host = host
 		resp, err := http.DefaultClient.Do(req)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"bitbucket-client-credentials-sample/internal/explain"
 )
 
 // The results page lists every HTTP exchange its page load made with
@@ -19,7 +21,7 @@ import (
 // exchange is one HTTP request to Bitbucket and its answer.
 type exchange struct {
 	Method   string
-	URL      string
+	URL      string // without its query's secrets: the app puts none there, and upstream text is redacted
 	Auth     string // "Basic <redacted>", or "Bearer " and the masked token
 	Status   int    // 0 when no answer came back
 	Err      string // why no answer, or no whole body, came back
@@ -39,15 +41,6 @@ func withRecorder(ctx context.Context, rec *recorder) context.Context {
 	return context.WithValue(ctx, recorderKey{}, rec)
 }
 
-func (r *recorder) add(e *exchange) {
-	if r == nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.exchanges = append(r.exchanges, e)
-}
-
 // list returns copies of the exchanges in the order they started.
 func (r *recorder) list() []exchange {
 	r.mu.Lock()
@@ -60,38 +53,45 @@ func (r *recorder) list() []exchange {
 	return out
 }
 
-// tracingTransport logs one short line per upstream call and records it
-// for the page, if the request's context carries a recorder. It never logs
-// or records a credential: Basic credentials are redacted whole, a Bearer
-// token is masked.
+// tracingTransport names the app on every request to Bitbucket (User-Agent),
+// logs one short line per call, and records it for the page whose context
+// carries a recorder. It never logs or records a credential: Basic
+// credentials are redacted whole, a Bearer token is masked, and each token
+// it sees is handed to the redactor, so that no echo of it reaches a page.
 type tracingTransport struct {
 	next   http.RoundTripper
 	log    *slog.Logger
-	redact func(string) string // set once the token source exists: a URL from upstream (a redirect's) may hold a credential
+	redact *redactor
 }
 
 func (t *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	rec, _ := req.Context().Value(recorderKey{}).(*recorder)
+	req = req.Clone(req.Context()) // a RoundTripper must not change the caller's request
+	req.Header.Set("User-Agent", userAgent)
+	auth := req.Header.Get("Authorization")
+	if token, ok := strings.CutPrefix(auth, "Bearer "); ok {
+		t.redact.remember(token)
+	}
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
-	e := &exchange{
-		Method:   req.Method,
-		URL:      clip(t.redact(req.URL.Redacted()), 300),
-		Auth:     describeAuth(req.Header.Get("Authorization")),
-		Start:    start,
-		Duration: time.Since(start),
-	}
+	e := &exchange{Method: req.Method, URL: t.redact.clip(req.URL.Redacted(), 2000), Auth: describeAuth(auth),
+		Start: start, Duration: time.Since(start)}
 	attrs := []any{"method", e.Method, "url", e.URL, "duration", e.Duration.Round(time.Microsecond)}
 	if err != nil {
-		e.Err = describeNetError(err)
+		e.Err = explain.Failure(context.Background(), err, t.redact.clip).Message
 		t.log.Warn("upstream call failed", append(attrs, "error", e.Err)...)
 	} else {
 		e.Status = resp.StatusCode
 		t.log.Info("upstream call", append(attrs, "status", e.Status)...)
-		// A body that stops arriving is a failed exchange too.
-		resp.Body = &watchedBody{ReadCloser: resp.Body, e: e, rec: rec}
 	}
-	rec.add(e)
+	rec, _ := req.Context().Value(recorderKey{}).(*recorder)
+	if rec != nil {
+		if resp != nil { // a body that stops arriving is a failed exchange too
+			resp.Body = &watchedBody{ReadCloser: resp.Body, e: e, rec: rec}
+		}
+		rec.mu.Lock()
+		rec.exchanges = append(rec.exchanges, e)
+		rec.mu.Unlock()
+	}
 	return resp, err
 }
 
@@ -104,7 +104,7 @@ type watchedBody struct {
 
 func (b *watchedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF && b.rec != nil {
+	if err != nil && err != io.EOF {
 		b.rec.mu.Lock()
 		if b.e.Err == "" {
 			// Which error comes here depends on who gave up first (the
@@ -128,12 +128,6 @@ func describeAuth(h string) string {
 		return "Bearer " + mask(value)
 	}
 	return clip(scheme, 20) + " <redacted>"
-}
-
-// describeNetError says in a few words why a call got no answer, as the
-// page explains it: the Go error's text can be long, and is for the log.
-func describeNetError(err error) string {
-	return explain(context.Background(), err).Message
 }
 
 // mask shows at most the first 4 and last 4 characters of a credential,

@@ -10,73 +10,93 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
-	"bitbucket-client-credentials-sample/bitbucket"
 	"bitbucket-client-credentials-sample/internal/config"
+	"bitbucket-client-credentials-sample/internal/explain"
+	"bitbucket-client-credentials-sample/internal/scopes"
 )
 
-// resultsView is what the results page shows. The handler sets the raw
-// parts as the flow goes; fill turns them into what the template needs,
-// bounded: whatever Bitbucket sent, the page shows one page of it.
+// The answers, decoded once into what the page shows and nothing else: the
+// calls ask for these fields alone (repoFields, workspaceFields).
+type (
+	repoPage struct {
+		Values   []repoJSON      `json:"values"`
+		Next     string          `json:"next"`
+		Previous string          `json:"previous"`
+		Size     json.Number     `json:"size"`    // optional
+		Pagelen  json.Number     `json:"pagelen"` // optional
+		Page     json.RawMessage `json:"page"`    // a number, a number in a string, or a cursor; optional
+	}
+	repoJSON struct {
+		Name        string    `json:"name"`
+		FullName    string    `json:"full_name"`
+		Description string    `json:"description"`
+		IsPrivate   bool      `json:"is_private"`
+		Language    string    `json:"language"`
+		UpdatedOn   time.Time `json:"updated_on"`
+		Links       struct {
+			HTML struct {
+				Href string `json:"href"`
+			} `json:"html"`
+			Clone []struct {
+				Name string `json:"name"`
+				Href string `json:"href"`
+			} `json:"clone"` // "https" is https://{user}@bitbucket.org/{full_name}.git
+		} `json:"links"`
+	}
+	workspaceJSON struct {
+		UUID      string    `json:"uuid"`
+		Slug      string    `json:"slug"`
+		Name      string    `json:"name"`
+		IsPrivate bool      `json:"is_private"`
+		CreatedOn time.Time `json:"created_on"`
+		Links     struct {
+			HTML struct {
+				Href string `json:"href"`
+			} `json:"html"`
+		} `json:"links"`
+	}
+)
+
+// resultsView is what the results page shows, computed here as text ready
+// to print (from upstream: without credentials, bounded), so that the
+// template only prints. Whatever Bitbucket sent, it is one page of it.
 type resultsView struct {
+	TokenError, DiscoveryError, WorkspaceError, ReposError *explain.Step
+
+	Token           *tokenView
 	Workspace       string // as asked for: a slug or a {UUID}
 	WorkspaceSource string
-
-	TokenError, DiscoveryError, WorkspaceError, ReposError *stepView
-
-	token     *oauth2.Token
-	origin    bitbucket.Origin
-	redact    func(string) string // removes credentials from upstream text (an echo may hold them)
-	known     []workspaceRef      // the workspaces discovery listed with this token
-	workspace workspaceJSON
-	repos     bitbucket.Page[bitbucket.Repository]
-
-	// Set by fill.
-	Token         *tokenView
-	NoWorkspace   bool // the token reaches no workspace
-	WorkspaceInfo *workspaceView
-	Switch        []switchLink
-	Repos         []repoView
-	PageLabel     string
-	PrevURL       string
-	NextURL       string
-	Clone         string
-	Exchanges     []exchangeView
-	Notes         []string
-	Curl          []string
-	Exports       []string // demo mode: the demo consumer, so the commands run as shown
-	EncodingNote  bool     // form-encoding changes the key or the secret
-}
-
-// workspaceJSON is what the page shows of GET /2.0/workspaces/{workspace}.
-type workspaceJSON struct {
-	UUID      string `json:"uuid"`
-	Slug      string `json:"slug"`
-	Name      string `json:"name"`
-	IsPrivate bool   `json:"is_private"`
-	CreatedOn string `json:"created_on"`
-	Links     struct {
-		HTML bitbucket.Link `json:"html"`
-	} `json:"links"`
+	Discovered      bool // the workspace came from discovery, a fallback
+	NoWorkspace     bool // the token reaches no workspace
+	WorkspaceInfo   *workspaceView
+	Switch          []switchLink
+	Repos           []repoView
+	ShowRepos       bool
+	PageLabel       string
+	PrevURL         string
+	NextURL         string
+	Clone           string
+	Exchanges       []exchangeView
+	Notes           []string
+	Curl            []string
+	Exports         []string // demo mode: the demo consumer, so the commands run as shown
+	EncodingNote    bool     // form-encoding changes the key or the secret
 }
 
 type tokenView struct {
-	Type, Scopes, ExpiresAt, ExpiresIn, Masked, JSON string
-	Fetched                                          bool
+	Type, Scopes, ExpiresAt, ExpiresIn, Masked, JSON, Reach string
+	Fetched                                                 bool
 }
 
 type workspaceView struct {
-	Name, Slug, UUID, Link, Created string
-	IsPrivate                       bool
+	Name, Slug, UUID, Link, Created, Visibility string
 }
 
 type repoView struct {
-	Name, FullName, Link, Language, Updated, Description string
-	IsPrivate                                            bool
+	Name, Link, Language, Updated, Description, Visibility string
 }
 
 type switchLink struct {
@@ -90,89 +110,141 @@ type exchangeView struct {
 	Failed                              bool
 }
 
-// text is upstream text as the page shows it: without credentials, clipped.
-func (v *resultsView) text(s string, n int) string { return clip(v.redact(s), n) }
-
-// link is an upstream link as the page shows it: a web page's URL, with no
-// credential in it (Redact looks behind %-escapes too).
-func (v *resultsView) link(href string) string { return safeLink(v.redact(href)) }
-
-// tokenType is the token's type if it is a word, as a type should be.
-func tokenType(t *oauth2.Token) string {
-	if typ := t.Type(); regexp.MustCompile(`^[A-Za-z]{1,20}$`).MatchString(typ) {
-		return typ
-	}
-	return "(not shown: not a type name)"
-}
-
-func (v *resultsView) fill(cfg config.Config, exchanges []exchange, now time.Time) {
-	if v.TokenError != nil && v.origin == bitbucket.Reused && !v.TokenError.Stopping {
-		v.Notes = append(v.Notes, fmt.Sprintf("The token request failed moments ago. The app gives every page load that "+
-			"failure for %v before it asks Bitbucket again, so this page made no token request.", bitbucket.FailureBackoff))
-	}
-	if t := v.token; t != nil {
-		v.Token = &tokenView{
-			Type:      tokenType(t), // x/oauth2 normalises Bitbucket's "bearer"
-			Scopes:    v.text(bitbucket.Scopes(t), 200),
-			ExpiresAt: t.Expiry.UTC().Format("2006-01-02 15:04:05 UTC"),
-			ExpiresIn: t.Expiry.Sub(now).Round(time.Second).String(),
-			Masked:    mask(t.AccessToken),
-			JSON:      v.tokenJSON(t),
-			Fetched:   v.origin == bitbucket.Fetched,
+func newResultsView(f *flow, exchanges []exchange, cfg config.Config, redact *redactor) *resultsView {
+	v := &resultsView{Workspace: f.workspace, WorkspaceSource: f.source, Discovered: f.source == "the first the token can reach"}
+	for _, step := range []struct {
+		err error
+		to  **explain.Step
+	}{{f.tokenErr, &v.TokenError}, {f.discoveryErr, &v.DiscoveryError}, {f.workspaceErr, &v.WorkspaceError}, {f.repoErr, &v.ReposError}} {
+		if step.err != nil {
+			*step.to = explain.Failure(f.ctx, step.err, redact.clip)
 		}
-		switch v.origin {
-		case bitbucket.Reused:
-			v.Notes = append(v.Notes, "Reused the cached access token: no token request. It expires at "+v.Token.ExpiresAt+".")
-		case bitbucket.Shared:
-			v.Notes = append(v.Notes, "Another page load was already asking for a token; this one waited for that request.")
-		case bitbucket.Renewing:
-			v.Notes = append(v.Notes, "The token is due for renewal: this page load used it, still valid, and started its renewal "+
-				"in the background. The next page load gets the new token.")
+	}
+	fetched := false
+	for _, e := range exchanges {
+		fetched = fetched || e.Method == http.MethodPost
+	}
+	if v.TokenError != nil && !fetched && !v.TokenError.Stopping {
+		v.Notes = append(v.Notes, "The token request failed moments ago. The app gives every page load that failure "+
+			"for five seconds before it asks Bitbucket again, so this page made no token request.")
+	}
+	if t := f.token; t != nil {
+		v.Token = newTokenView(t, fetched, redact)
+		if !fetched && time.Until(t.Expiry) < time.Minute {
+			v.Notes = append(v.Notes, "The token expires within a minute: this page load used it, still valid, while the "+
+				"client renews it in the background. The next page load gets the new token.")
 		}
 		v.NoWorkspace = v.Workspace == "" && v.DiscoveryError == nil
 	}
-	if ws := v.workspace; v.WorkspaceError == nil && ws.Slug != "" {
-		v.WorkspaceInfo = &workspaceView{Name: v.text(ws.Name, 200), Slug: v.text(ws.Slug, 100), UUID: v.text(ws.UUID, 40),
-			IsPrivate: ws.IsPrivate, Link: v.link(ws.Links.HTML.Href), Created: bbDate(v.text(ws.CreatedOn, 40))}
+	if ws := f.ws; v.WorkspaceError == nil && ws.Slug != "" {
+		v.WorkspaceInfo = &workspaceView{Name: redact.clip(ws.Name, 200), Slug: redact.clip(ws.Slug, 100), UUID: redact.clip(ws.UUID, 40),
+			Link: safeLink(redact.clip(ws.Links.HTML.Href, 2000)), Created: date(ws.CreatedOn), Visibility: visibility(ws.IsPrivate)}
 	}
-	for _, ws := range v.known[:min(len(v.known), maxWorkspaces)] {
-		current := ws.Slug == v.Workspace || strings.EqualFold(ws.UUID, v.Workspace) || ws.Slug == v.workspace.Slug
+	for _, ws := range f.known[:min(len(f.known), maxWorkspaces)] {
+		current := ws.Slug == v.Workspace || strings.EqualFold(ws.UUID, v.Workspace) || ws.Slug == f.ws.Slug
 		v.Switch = append(v.Switch, switchLink{Slug: ws.Slug, URL: resultsURL(ws.Slug, ""), Current: current})
 	}
 	if len(v.Switch) < 2 {
 		v.Switch = nil
 	}
-	if v.Workspace != "" && v.ReposError == nil && v.token != nil {
-		v.fillRepos(cfg.APIURL)
+	if v.ShowRepos = v.Workspace != "" && v.ReposError == nil && f.token != nil; v.ShowRepos {
+		v.fillRepos(f.repos, cfg.APIURL, redact)
+	}
+	for _, n := range f.notes {
+		if n != "" {
+			v.Notes = append(v.Notes, n)
+		}
 	}
 	v.fillExchanges(cfg, exchanges)
+	return v
 }
 
-func (v *resultsView) fillRepos(apiURL string) {
-	values := v.repos.Values[:min(len(v.repos.Values), perPage)]
+func newTokenView(t *oauth2.Token, fetched bool, redact *redactor) *tokenView {
+	tv := &tokenView{Type: t.Type(), Scopes: redact.clip(bitbucketScopes(t), 200), Masked: mask(t.AccessToken), Fetched: fetched,
+		ExpiresAt: t.Expiry.UTC().Format("2006-01-02 15:04:05 UTC"), ExpiresIn: time.Until(t.Expiry).Round(time.Second).String()}
+	if !isWord(tv.Type) { // x/oauth2 normalises Bitbucket's "bearer"; anything else is shown only if it is a word
+		tv.Type = "(not shown: not a type name)"
+	}
+	// The token endpoint's answer: the fields Bitbucket sends, the token masked.
+	fields := map[string]any{"access_token": tv.Masked}
+	for _, key := range []string{"token_type", "expires_in", "scope", "scopes", "state"} {
+		switch val := t.Extra(key).(type) {
+		case string:
+			fields[key] = redact.clip(val, 200)
+		case float64, bool:
+			fields[key] = val
+		}
+	}
+	b, _ := json.MarshalIndent(fields, "", "  ") // keys in alphabetical order
+	tv.JSON = string(b)
+	n, m := reach(tv.Scopes)
+	tv.Reach = fmt.Sprintf("This token reaches %d of %d operations of Bitbucket's REST API.", n, m)
+	return tv
+}
+
+// bitbucketScopes are the token's scopes, space-separated: "scope" since May
+// 2026, "scopes" in older answers.
+func bitbucketScopes(t *oauth2.Token) string {
+	s, _ := t.Extra("scope").(string)
+	if s == "" {
+		s, _ = t.Extra("scopes").(string)
+	}
+	return s
+}
+
+// reach counts the operations a token with these scopes reaches, of all
+// those the OpenAPI description lists.
+func reach(scopeList string) (n, of int) {
+	have, ops := scopes.Implied(strings.Fields(scopeList)), scopes.Operations()
+	for _, op := range ops {
+		if scopes.Reaches(have, op) {
+			n++
+		}
+	}
+	return n, len(ops)
+}
+
+func isWord(s string) bool {
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	return s != "" && len(s) <= 20
+}
+
+func visibility(private bool) string {
+	if private {
+		return "private"
+	}
+	return "public"
+}
+
+// date shows Bitbucket's times in UTC, to the minute.
+func date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+func (v *resultsView) fillRepos(p repoPage, apiURL string, redact *redactor) {
+	values := p.Values[:min(len(p.Values), perPage)]
 	for _, r := range values {
-		v.Repos = append(v.Repos, repoView{
-			Name: v.text(r.Name, 100), FullName: v.text(r.FullName, 200), Link: v.link(r.Links.HTML.Href),
-			IsPrivate: r.IsPrivate, Language: v.text(r.Language, 40), Updated: bbDate(v.text(r.UpdatedOn, 40)),
-			Description: v.text(r.Description, 300),
-		})
+		v.Repos = append(v.Repos, repoView{Name: redact.clip(r.Name, 100), Link: safeLink(redact.clip(r.Links.HTML.Href, 2000)),
+			Language: redact.clip(r.Language, 40), Updated: date(r.UpdatedOn), Description: redact.clip(r.Description, 300),
+			Visibility: visibility(r.IsPrivate)})
 	}
-	v.PageLabel = pageLabel(v.repos)
-	if p := v.repos.Previous; p != "" {
-		v.PrevURL = resultsURL(v.Workspace, pageParam(v.redact(p))) // without a page value: the first page
+	v.PageLabel = pageLabel(p)
+	if p.Previous != "" { // without a page value that the app carries: the first page
+		v.PrevURL = resultsURL(v.Workspace, pageParam(redact.clip(p.Previous, 2000)))
 	}
-	if p := pageParam(v.redact(v.repos.Next)); p != "" {
-		v.NextURL = resultsURL(v.Workspace, p)
+	if next := pageParam(redact.clip(p.Next, 2000)); next != "" {
+		v.NextURL = resultsURL(v.Workspace, next)
 	}
 	if len(values) > 0 {
-		r := values[0]
-		r.FullName = v.redact(r.FullName)
-		r.Links.Clone = nil
-		for _, l := range values[0].Links.Clone {
-			r.Links.Clone = append(r.Links.Clone, bitbucket.NamedLink{Name: l.Name, Href: v.redact(l.Href)})
-		}
 		if u, err := url.Parse(apiURL); err == nil {
-			v.Clone = cloneCommand(r, u.Host)
+			v.Clone = cloneCommand(values[0], u.Host, redact)
 		}
 	}
 }
@@ -190,17 +262,16 @@ func (v *resultsView) fillExchanges(cfg config.Config, exchanges []exchange) {
 	seen := map[string]bool{}
 	rejected := false
 	for _, e := range exchanges {
-		ev := exchangeView{Step: 4, Method: e.Method, URL: e.URL, Auth: e.Auth, Duration: formatDuration(e.Duration)}
+		ev := exchangeView{Step: 4, Method: e.Method, URL: e.URL, Auth: e.Auth, Duration: fmt.Sprintf("%.1f ms", float64(e.Duration.Microseconds())/1000)}
 		if e.Method == http.MethodPost {
 			ev.Step = 2
 			if rejected {
 				v.Notes = append(v.Notes, "Bitbucket answered 401 to the token: the client dropped it, fetched a new one and retried once.")
 			}
 		}
-		switch {
-		case e.Status == 0:
+		if e.Status == 0 {
 			ev.Status, ev.Failed = "no answer: "+e.Err, true
-		default:
+		} else {
 			ev.Status = strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
 			ev.Failed = e.Status >= 300 || e.Err != ""
 			if e.Err != "" {
@@ -209,7 +280,7 @@ func (v *resultsView) fillExchanges(cfg config.Config, exchanges []exchange) {
 		}
 		rejected = rejected || e.Status == http.StatusUnauthorized
 		v.Exchanges = append(v.Exchanges, ev)
-		if e.Method == http.MethodGet && !seen[e.URL] {
+		if e.Method == http.MethodGet && !seen[e.URL] && !strings.HasSuffix(e.URL, "…") { // a clipped URL makes no command
 			seen[e.URL] = true
 			v.Curl = append(v.Curl, `curl -sS -H "Authorization: Bearer $BITBUCKET_ACCESS_TOKEN" `+shellQuote(e.URL))
 		}
@@ -217,9 +288,9 @@ func (v *resultsView) fillExchanges(cfg config.Config, exchanges []exchange) {
 }
 
 // failures returns the steps that failed.
-func (v *resultsView) failures() []*stepView {
-	var out []*stepView
-	for _, s := range []*stepView{v.TokenError, v.DiscoveryError, v.WorkspaceError, v.ReposError} {
+func (v *resultsView) failures() []*explain.Step {
+	var out []*explain.Step
+	for _, s := range []*explain.Step{v.TokenError, v.DiscoveryError, v.WorkspaceError, v.ReposError} {
 		if s != nil {
 			out = append(out, s)
 		}
@@ -232,31 +303,15 @@ func (v *resultsView) status() int {
 	status := http.StatusOK
 	for _, s := range v.failures() {
 		if s.Stopping || (s.Timeout && status != http.StatusServiceUnavailable) || status == http.StatusOK {
-			status = s.pageStatus()
+			status = s.PageStatus()
 		}
 	}
 	return status
 }
 
-// tokenJSON is the token endpoint's answer as the page shows it: the
-// fields Bitbucket sends, the token itself masked, text clipped.
-func (v *resultsView) tokenJSON(t *oauth2.Token) string {
-	fields := map[string]any{"access_token": mask(t.AccessToken)}
-	for _, key := range []string{"token_type", "expires_in", "scope", "scopes", "state"} {
-		switch val := t.Extra(key).(type) {
-		case string:
-			fields[key] = v.text(val, 200)
-		case float64, bool:
-			fields[key] = val
-		}
-	}
-	b, _ := json.MarshalIndent(fields, "", "  ") // keys in alphabetical order
-	return string(b)
-}
-
 // pageLabel says which page this is, only from what the answer says: page
 // may be an opaque cursor, and size and pagelen may be missing.
-func pageLabel(p bitbucket.Page[bitbucket.Repository]) string {
+func pageLabel(p repoPage) string {
 	var page int64
 	if json.Unmarshal(p.Page, &page) != nil {
 		var s string // the spec allows a string: a number in one, or a cursor
@@ -311,10 +366,10 @@ var (
 // from full_name. Every part is validated, and the argument quoted. The host
 // must be bitbucket.org or the API's own (a stand-in's), and plain http is
 // only for a loopback host: the command carries the token.
-func cloneCommand(r bitbucket.Repository, apiHost string) string {
-	u := &url.URL{Scheme: "https", Host: "bitbucket.org", Path: "/" + r.FullName + ".git"}
+func cloneCommand(r repoJSON, apiHost string, redact *redactor) string {
+	u := &url.URL{Scheme: "https", Host: "bitbucket.org", Path: "/" + redact.clip(r.FullName, 300) + ".git"}
 	for _, l := range r.Links.Clone {
-		if c, err := url.Parse(l.Href); err == nil && l.Name == "https" {
+		if c, err := url.Parse(redact.clip(l.Href, 2000)); err == nil && l.Name == "https" {
 			u = c
 		}
 	}
@@ -340,35 +395,50 @@ func safeLink(href string) string {
 	return u.String()
 }
 
-// bbDate shows Bitbucket's ISO 8601 time (microseconds and +00:00) in UTC,
-// or as it came when it does not parse.
-func bbDate(s string) string {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return clip(s, 40)
-	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
-}
-
-func formatDuration(d time.Duration) string {
-	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
-}
-
 // shellQuote quotes s as one argument for a POSIX shell.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// clip keeps upstream text to n characters of valid UTF-8 on one line.
-func clip(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))
-	if utf8.RuneCountInString(s) <= n {
-		return s
+// scopesView is the /scopes page: every operation of the REST API, grouped
+// by the permission it needs, and what the token the app holds reaches.
+type scopesView struct {
+	Query, Reach, Granted string // Reach and Granted are empty without a token
+	Shown                 int    // operations that match the query
+	Checkboxes            []string
+	Groups                []scopeGroupView
+}
+
+type scopeGroupView struct {
+	scopes.Group
+	Note string
+	Has  bool // the token reaches these
+}
+
+func newScopesView(tok *oauth2.Token, q string) scopesView {
+	v := scopesView{Query: q}
+	var have map[string]bool
+	if tok != nil {
+		v.Granted = clip(bitbucketScopes(tok), 300)
+		have = scopes.Implied(strings.Fields(v.Granted))
+		n, m := reach(v.Granted)
+		v.Reach = fmt.Sprintf("This token reaches %d of %d operations of Bitbucket's REST API.", n, m)
 	}
-	return string([]rune(s)[:n]) + "…"
+	for _, p := range scopes.Permissions() {
+		v.Checkboxes = append(v.Checkboxes, map[bool]string{true: "✓ "}[have[p.Scope]]+p.Label+" (scope "+p.Scope+")")
+	}
+	ops := scopes.Filter(scopes.Operations(), q)
+	v.Shown = len(ops)
+	for _, g := range scopes.Grouped(ops) {
+		gv := scopeGroupView{Group: g, Has: have != nil && scopes.Reaches(have, g.Operations[0])}
+		switch {
+		case g.Connect:
+			gv.Note = "An empty scope list here means another mechanism: these operations serve Atlassian Connect apps, " +
+				"which sign requests with a JWT. No OAuth consumer's token reaches them."
+		case len(g.Scopes) == 0:
+			gv.Note = "No scope listed: any valid token reaches these."
+		}
+		v.Groups = append(v.Groups, gv)
+	}
+	return v
 }

@@ -1,221 +1,254 @@
 package bitbucket_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"bitbucket-client-credentials-sample/bitbucket"
 )
 
 func TestGetSendsTheTokenAsBearer(t *testing.T) {
-	f := newFake(t)
-	var got *http.Request
-	f.api = func(w http.ResponseWriter, r *http.Request) {
-		got = r
-		writeJSON(w, http.StatusOK, `{"values":[{"full_name":"my-team/api","unknown":{"x":[1,2]}}],"page":"opaque-cursor","next":"`+f.URL+`/2.0/x?page=abc"}`)
-	}
-	c := bitbucket.NewClient(f.config(nil))
-	var page bitbucket.Page[bitbucket.Repository]
-	err := c.Get(context.Background(), "/repositories/my-team", url.Values{"sort": {"-updated_on"}}, &page)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(page.Values) != 1 || page.Values[0].FullName != "my-team/api" || string(page.Page) != `"opaque-cursor"` {
-		t.Errorf("decoded %+v", page)
-	}
-	if got.URL.Path != "/2.0/repositories/my-team" || got.URL.RawQuery != "sort=-updated_on" ||
-		!strings.HasPrefix(got.Header.Get("Authorization"), "Bearer token-1") || got.Header.Get("User-Agent") != "bitbucket-test/1.0" {
-		t.Errorf("request %s %v", got.URL, got.Header)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		var got *http.Request
+		f.api = func(w http.ResponseWriter, r *http.Request) {
+			got = r
+			writeJSON(w, http.StatusOK, `{"values":[{"full_name":"my-team/api","unknown":{"x":[1,2]}}],"next":"`+f.URL+`/2.0/x?page=abc"}`)
+		}
+		var page bitbucket.Page[repo]
+		if err := f.client().Get(t.Context(), "/repositories/my-team", url.Values{"sort": {"-updated_on"}}, &page); err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Values) != 1 || page.Values[0].FullName != "my-team/api" || page.Next != f.URL+"/2.0/x?page=abc" {
+			t.Errorf("decoded %+v", page)
+		}
+		if got.URL.Path != "/2.0/repositories/my-team" || got.URL.RawQuery != "sort=-updated_on" ||
+			got.Header.Get("Authorization") != "Bearer "+f.issuedTokens()[0] || got.Header.Get("Accept") != "application/json" {
+			t.Errorf("request %s %v", got.URL, got.Header)
+		}
+	})
 }
 
 func TestA401DropsTheTokenAndRetriesOnce(t *testing.T) {
-	f := newFake(t)
-	c := bitbucket.NewClient(f.config(nil))
-	var page bitbucket.Page[bitbucket.Repository]
-	if err := c.Get(context.Background(), "/repositories/my-team", nil, &page); err != nil {
-		t.Fatal(err)
-	}
-	f.revoke() // as if the token had been revoked
-	if err := c.Get(context.Background(), "/repositories/my-team", nil, &page); err != nil {
-		t.Fatalf("after a revoked token: %v", err)
-	}
-	if n := f.tokenRequests(); n != 2 {
-		t.Errorf("%d token requests, want 2", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		c := f.client()
+		var page bitbucket.Page[repo]
+		if err := c.Get(t.Context(), "/repositories/my-team", nil, &page); err != nil {
+			t.Fatal(err)
+		}
+		f.revoke() // as if the token had been revoked
+		if err := c.Get(t.Context(), "/repositories/my-team", nil, &page); err != nil {
+			t.Fatalf("after a revocation: %v", err)
+		}
+		if n := f.tokenRequests(); n != 2 {
+			t.Errorf("%d token requests, want 2", n)
+		}
+	})
 }
 
 // An endpoint that refuses every token (as /2.0/user/workspaces may for a
-// client-credentials token) costs one extra token request, not one per call.
-func TestEndpointRefusingEveryTokenCostsOneExtraTokenRequest(t *testing.T) {
+// client credentials token) costs one extra token request per token
+// lifetime, not one per call; and it does not stop the other endpoints from
+// replacing a token revoked early.
+func TestTheRuleFor401sIsPerEndpoint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		f.api = func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/2.0/user/workspaces" {
+				writeJSON(w, http.StatusUnauthorized, `{"type":"error","error":{"message":"Token is invalid, expired, or not supported for this endpoint."}}`)
+				return
+			}
+			writeJSON(w, http.StatusOK, `{"values":[]}`)
+		}
+		c := f.client()
+		get := func(path string) error { return c.Get(t.Context(), path, nil, new(bitbucket.Page[repo])) }
+		for i := range 5 {
+			if e := apiError(t, get("/user/workspaces")); e.Status != 401 {
+				t.Fatalf("call %d: %v, want a 401", i, e)
+			}
+		}
+		if n := f.tokenRequests(); n != 2 {
+			t.Errorf("%d token requests for 5 calls to a refusing endpoint, want 2", n)
+		}
+		// A revocation: the next call elsewhere replaces the token.
+		f.revoke()
+		if err := get("/repositories/my-team"); err != nil {
+			t.Fatalf("after a revocation, once /user/workspaces had refused a token: %v", err)
+		}
+		if n := f.tokenRequests(); n != 3 {
+			t.Errorf("%d token requests, want 3", n)
+		}
+		// The next lifetime: one more try at the refusing endpoint.
+		time.Sleep(2 * time.Hour)
+		for range 5 {
+			get("/user/workspaces")
+			synctest.Wait()
+		}
+		if n := f.tokenRequests(); n != 5 {
+			t.Errorf("%d token requests in the next lifetime, want 5 (a renewal and one extra)", n)
+		}
+	})
+}
+
+func TestHTTPClient(t *testing.T) {
+	// Another server: the token must never go there.
+	var elsewhere atomic.Value
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Store(r.Header.Get("Authorization"))
+	}))
+	defer other.Close()
 	f := newFake(t)
 	f.api = func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusUnauthorized, `{"type":"error","error":{"message":"Token is invalid, expired, or not supported for this endpoint."}}`)
-	}
-	c := bitbucket.NewClient(f.config(nil))
-	for i := range 5 {
-		var v any
-		err := c.Get(context.Background(), "/user/workspaces", nil, &v)
-		var e *bitbucket.Error
-		if !errors.As(err, &e) || e.Status != 401 || !e.Retried {
-			t.Fatalf("call %d: %v, want a 401 marked Retried", i, err)
+		switch r.URL.Path {
+		case "/2.0/away":
+			http.Redirect(w, r, other.URL+"/stolen", http.StatusFound)
+		case "/2.0/here":
+			http.Redirect(w, r, "/2.0/repositories/my-team", http.StatusFound)
+		case "/2.0/echo":
+			b, _ := io.ReadAll(r.Body)
+			fmt.Fprint(w, string(b))
+		default:
+			writeJSON(w, http.StatusOK, `{"values":[]}`)
 		}
 	}
-	if n := f.tokenRequests(); n != 2 {
-		t.Errorf("%d token requests for 5 calls, want 2", n)
+	f.serve()
+	hc := f.client().HTTPClient()
+
+	resp, err := hc.Get(f.URL + "/2.0/repositories/my-team")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a plain GET: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if resp, err := hc.Get(other.URL + "/somewhere"); err != nil || elsewhere.Load() != "" {
+		t.Errorf("a request to another origin carried %q (%v)", elsewhere.Load(), err)
+	} else {
+		resp.Body.Close()
+	}
+	if _, err := hc.Get(f.URL + "/2.0/away"); !errors.Is(err, bitbucket.ErrRedirect) || elsewhere.Load() != "" {
+		t.Errorf("a redirect to another origin: %v, and it carried %q", err, elsewhere.Load())
+	}
+	if resp, err := hc.Get(f.URL + "/2.0/here"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("a redirect on the same origin: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	// After a revocation: a body that can be sent again is, once; another is not.
+	for _, tt := range []struct {
+		name   string
+		body   io.Reader
+		status int
+	}{
+		{"a body that can be sent again", bytes.NewReader([]byte("hello")), 200},
+		{"a body that cannot", io.MultiReader(strings.NewReader("hello")), 401},
+	} {
+		f.revoke()
+		req, _ := http.NewRequest(http.MethodPost, f.URL+"/2.0/echo", tt.body)
+		resp, err := hc.Do(req)
+		if err != nil || resp.StatusCode != tt.status {
+			t.Fatalf("%s: %v %v, want %d", tt.name, resp, err, tt.status)
+		}
+		if b, _ := io.ReadAll(resp.Body); tt.status == 200 && string(b) != "hello" {
+			t.Errorf("%s: the retry sent %q", tt.name, b)
+		}
+		resp.Body.Close()
 	}
 }
 
 func TestAPIErrors(t *testing.T) {
-	for _, c := range []struct {
-		name           string
-		status         int
-		ctype, body    string
-		header         string // X-Accepted-OAuth-Scopes
-		message, body2 string
-		required       string
+	tests := []struct {
+		name   string
+		answer func(w http.ResponseWriter)
+		check  func(*bitbucket.Error) bool
 	}{
-		{"not found", 404, "application/json", `{"type":"error","error":{"message":"No workspace with identifier 'x'."}}`, "", "No workspace with identifier 'x'.", "", ""},
-		{"detail text", 404, "application/json", `{"type":"error","error":{"message":"Resource not found","detail":"There is no API hosted at this URL."}}`, "", "Resource not found", "", ""},
-		{"missing scope", 403, "application/json", `{"type":"error","error":{"message":"Your credentials lack one or more required privilege scopes.","detail":{"required":["repository"],"granted":["account"]}}}`, "", "Your credentials lack one or more required privilege scopes.", "", "repository"},
-		{"scope from header", 403, "application/json", `{"type":"error","error":{"message":"Forbidden"}}`, "account, repository", "Forbidden", "", "account repository"},
-		{"rate limited", 429, "text/plain", "Rate limit for this resource has been exceeded", "", "", "Rate limit for this resource has been exceeded", ""},
-		{"proxy page", 403, "text/html", "<html><body>Access\nDenied</body></html>", "", "", "<html><body>Access Denied</body></html>", ""},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			f := newFake(t)
-			f.api = func(w http.ResponseWriter, r *http.Request) {
-				if c.header != "" {
-					w.Header().Set("X-Accepted-OAuth-Scopes", c.header)
+		{"missing scope", func(w http.ResponseWriter) {
+			writeJSON(w, 403, `{"type":"error","error":{"message":"Your credentials lack one or more required privilege scopes.","detail":{"required":["pullrequest"],"granted":["account","repository"]}}}`)
+		}, func(e *bitbucket.Error) bool {
+			return e.Status == 403 && e.Message == "Your credentials lack one or more required privilege scopes." &&
+				fmt.Sprint(e.Required, e.Granted) == "[pullrequest] [account repository]" && e.Detail == ""
+		}},
+		{"missing scope, in a header only", func(w http.ResponseWriter) {
+			w.Header().Set("X-Accepted-OAuth-Scopes", "repository:write, pullrequest")
+			writeJSON(w, 403, `{"type":"error","error":{"message":"Your credentials lack one or more required privilege scopes."}}`)
+		}, func(e *bitbucket.Error) bool { return fmt.Sprint(e.Required) == "[repository:write pullrequest]" }},
+		{"text detail", func(w http.ResponseWriter) {
+			writeJSON(w, 410, `{"type":"error","error":{"message":"CHANGE-2770 - Functionality has been deprecated","detail":"Please read the changelog entry."}}`)
+		}, func(e *bitbucket.Error) bool {
+			return e.Status == 410 && e.Detail == "Please read the changelog entry."
+		}},
+		{"rate limited, in plain text", func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "60")
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(429)
+			fmt.Fprint(w, "Rate limit for this resource has been exceeded")
+		}, func(e *bitbucket.Error) bool {
+			return e.Status == 429 && e.Body == "Rate limit for this resource has been exceeded" && e.Header.Get("Retry-After") == "60"
+		}},
+		{"200, not JSON", func(w http.ResponseWriter) { fmt.Fprint(w, "<html>") }, func(e *bitbucket.Error) bool {
+			return e.Status == 200 && e.Message == "the answer was not the JSON expected" && e.Body == "<html>" && e.Err != nil
+		}},
+		{"longer than 1 MiB", func(w http.ResponseWriter) { fmt.Fprint(w, `{"values":[`+strings.Repeat(" ", 1<<20)+`]}`) },
+			func(e *bitbucket.Error) bool { return errors.Is(e, bitbucket.ErrTooLarge) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFake(t)
+				f.api = func(w http.ResponseWriter, r *http.Request) { tt.answer(w) }
+				err := f.client().Get(t.Context(), "/repositories/my-team", nil, new(bitbucket.Page[repo]))
+				if e := apiError(t, err); !tt.check(e) || e.Request != "GET /2.0/repositories/my-team" {
+					t.Errorf("%+v", e)
 				}
-				w.Header().Set("Content-Type", c.ctype)
-				w.WriteHeader(c.status)
-				fmt.Fprint(w, c.body)
-			}
-			var e *bitbucket.Error
-			err := bitbucket.NewClient(f.config(nil)).Get(context.Background(), "/workspaces/x", nil, new(any))
-			if !errors.As(err, &e) {
-				t.Fatalf("%v is not a *bitbucket.Error", err)
-			}
-			if e.Step != "GET /2.0/workspaces/x" || e.Status != c.status || e.Message != c.message || e.Body != c.body2 ||
-				strings.Join(e.Required, " ") != c.required || e.ContentType != c.ctype {
-				t.Errorf("got %+v", e)
-			}
+			})
 		})
 	}
 }
 
-func TestAnswerLargerThanMaxBody(t *testing.T) {
-	f := newFake(t)
-	f.api = func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, `{"values":[`+strings.Repeat(`{},`, bitbucket.MaxBody/3)+`{}]}`)
-	}
-	err := bitbucket.NewClient(f.config(nil)).Get(context.Background(), "/repositories/x", nil, new(any))
-	if !errors.Is(err, bitbucket.ErrTooLarge) {
-		t.Fatalf("got %v, want ErrTooLarge", err)
-	}
-}
+// Whatever an answer echoes, an error holds no secret, Basic value or token.
+func TestErrorsHoldNoCredentials(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(testKey) + ":" + url.QueryEscape(testSecret)))
+		f := newFake(t)
+		f.api = func(w http.ResponseWriter, r *http.Request) {
+			echo := "you sent " + r.Header.Get("Authorization")
+			w.Header().Set("X-Echo", echo)
+			writeJSON(w, 403, fmt.Sprintf(`{"type":"error","error":{"message":%q,"detail":{"required":[%q],"granted":[]}}}`, echo, echo))
+		}
+		c := f.client()
+		apiErr := c.Get(t.Context(), "/repositories/my-team", nil, new(any))
 
-func TestRedirects(t *testing.T) {
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("the other origin got a request, Authorization %q", r.Header.Get("Authorization"))
-	}))
-	defer other.Close()
-	for _, c := range []struct {
-		name, target string
-		wantErr      bool
-	}{
-		{"same host, other port", other.URL + "/2.0/repositories/x", true},
-		{"same origin", "/2.0/repositories/elsewhere", false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			f := newFake(t)
-			f.api = func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path == "/2.0/repositories/x" {
-					http.Redirect(w, r, c.target, http.StatusTemporaryRedirect)
-					return
+		g := newFake(t)
+		g.reply = func(int) (int, string, string) {
+			return 400, "application/json", fmt.Sprintf(`{"error":"invalid_request %s","error_description":"Basic %s; secret %s, %s"}`,
+				basic, basic, testSecret, url.QueryEscape(testSecret))
+		}
+		_, tokErr := g.client().Tokens().TokenContext(t.Context())
+		for _, err := range []error{apiErr, tokErr} {
+			text := fmt.Sprintf("%v %+v", err, apiError(t, err))
+			for _, secret := range append(f.issuedTokens(), testSecret, url.QueryEscape(testSecret), basic) {
+				if strings.Contains(text, secret) {
+					t.Errorf("the error holds %q: %s", secret, text)
 				}
-				writeJSON(w, http.StatusOK, `{"values":[]}`)
-			}
-			err := bitbucket.NewClient(f.config(nil)).Get(context.Background(), "/repositories/x", nil, new(any))
-			var re *bitbucket.RedirectError
-			if got := errors.As(err, &re); got != c.wantErr {
-				t.Fatalf("got %v, want a RedirectError: %v", err, c.wantErr)
-			}
-			if c.wantErr && (re.To != c.target || !strings.Contains(err.Error(), c.target)) {
-				t.Errorf("the error does not name the target: %v", err)
-			}
-		})
-	}
-}
-
-func TestTokenRequestRedirectToAnotherOriginIsRefused(t *testing.T) {
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("the other origin got the token request, Authorization %q", r.Header.Get("Authorization"))
-	}))
-	defer other.Close()
-	f := newFake(t)
-	cfg := f.config(nil)
-	redirect := httptest.NewServer(http.RedirectHandler(other.URL+"/site/oauth2/access_token", http.StatusTemporaryRedirect))
-	defer redirect.Close()
-	cfg.TokenURL = redirect.URL + "/site/oauth2/access_token"
-	_, _, err := bitbucket.NewTokenSource(cfg).Get(context.Background())
-	var re *bitbucket.RedirectError
-	if !errors.As(err, &re) {
-		t.Fatalf("got %v, want a RedirectError", err)
-	}
-}
-
-// Whatever an upstream echoes back, the error holds no secret, no Basic
-// credentials in any encoding and no token.
-func TestEchoedCredentialsAreRemoved(t *testing.T) {
-	f := newFake(t)
-	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(testKey) + ":" + url.QueryEscape(testSecret)))
-	echo := func(r *http.Request) string {
-		return fmt.Sprintf("you sent %s, raw %s:%s, form %s, body %s", r.Header.Get("Authorization"),
-			testKey, testSecret, url.QueryEscape(testSecret), strings.Repeat("x", 5000))
-	}
-	f.api = func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusForbidden)
-		fmt.Fprint(w, echo(r))
-	}
-	c := bitbucket.NewClient(f.config(nil))
-	apiErr := c.Get(context.Background(), "/repositories/x", nil, new(any))
-	tok, _, _ := c.Tokens().Get(context.Background())
-
-	g := newFake(t)
-	g.reply = func(int) (int, string, string) {
-		return http.StatusBadRequest, "application/json", fmt.Sprintf(`{"error":"invalid_request","error_description":%q}`, "Basic "+basic+" "+testSecret)
-	}
-	_, _, tokErr := bitbucket.NewTokenSource(g.config(nil)).Get(context.Background())
-	for _, err := range []error{apiErr, tokErr} {
-		text := fmt.Sprintf("%v %+v", err, err)
-		for _, secret := range []string{testSecret, url.QueryEscape(testSecret), basic, tok.AccessToken} {
-			if strings.Contains(text, secret) {
-				t.Errorf("the error holds %q: %s", secret, text)
 			}
 		}
-		if len(err.Error()) > 2000 {
-			t.Errorf("error text is %d bytes long", len(err.Error()))
-		}
-	}
+	})
 }
 
 func TestBodyDrippingPastTheTimeoutIsATimeout(t *testing.T) {
-	drip := func(w http.ResponseWriter, r *http.Request) {
+	drip := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		for range 100 {
@@ -225,151 +258,165 @@ func TestBodyDrippingPastTheTimeoutIsATimeout(t *testing.T) {
 			w.(http.Flusher).Flush()
 			time.Sleep(20 * time.Millisecond)
 		}
-	}
-	f := newFake(t)
-	f.api = drip
-	cfg := f.config(nil)
-	cfg.HTTPClient = bitbucket.NewHTTPClient(300 * time.Millisecond)
-	err := bitbucket.NewClient(cfg).Get(context.Background(), "/repositories/x", nil, new(any))
-	var e *bitbucket.Error
-	if !errors.As(err, &e) || !e.Timeout() {
-		t.Errorf("API: got %v, want a timeout", err)
-	}
-
-	g := newFake(t)
-	g.reply = func(int) (int, string, string) { return 0, "", "" }
-	cfg = g.config(nil)
-	cfg.HTTPClient = bitbucket.NewHTTPClient(300 * time.Millisecond)
-	tokens := httptest.NewServer(http.HandlerFunc(drip))
-	defer tokens.Close()
-	cfg.TokenURL = tokens.URL
-	_, _, err = bitbucket.NewTokenSource(cfg).Get(context.Background())
-	if !errors.As(err, &e) || !e.Timeout() {
-		t.Errorf("token request: got %v, want a timeout", err)
-	}
-}
-
-// workspaceAccess is an item of GET /2.0/user/workspaces, decoded only as
-// far as the test needs.
-type workspaceAccess struct {
-	Workspace struct{ Slug string }
-}
-
-func TestListFollowsNext(t *testing.T) {
-	f := newFake(t)
-	f.api = func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Query().Get("page") {
-		case "": // an empty first page that still has a next
-			writeJSON(w, http.StatusOK, `{"values":[],"next":"`+f.URL+`/2.0/user/workspaces?page=c2Vjb25k&sort=slug"}`)
-		case "c2Vjb25k":
-			writeJSON(w, http.StatusOK, `{"values":[{"workspace":{"slug":"a"}},{"workspace":{"slug":"b"}}],"next":"`+f.URL+`/2.0/user/workspaces?page=3"}`)
-		case "3":
-			writeJSON(w, http.StatusOK, `{"values":[{"workspace":{"slug":"c"}}],"next":"http://elsewhere.example/2.0/user/workspaces?page=4"}`)
+	})
+	slow := httptest.NewServer(drip)
+	defer slow.Close()
+	for _, cfg := range []bitbucket.Config{
+		{APIURL: slow.URL + "/2.0", TokenURL: "http://127.0.0.1:1/never-asked"},
+		{TokenURL: slow.URL + "/site/oauth2/access_token"},
+	} {
+		cfg.Key, cfg.Secret, cfg.HTTPClient = testKey, testSecret, &http.Client{Timeout: 300 * time.Millisecond}
+		c := bitbucket.NewClient(cfg)
+		if cfg.APIURL != "" { // a token first, so that the API call is what drips
+			f := newFake(t)
+			f.serve()
+			cfg.TokenURL = f.URL + "/site/oauth2/access_token"
+			c = bitbucket.NewClient(cfg)
+		}
+		err := c.Get(t.Context(), "/repositories/my-team", nil, new(any))
+		if e := apiError(t, err); !timedOut(e) {
+			t.Errorf("%s: %v, want a timeout", e.Request, err)
 		}
 	}
-	c := bitbucket.NewClient(f.config(nil))
-	got, err := bitbucket.List[workspaceAccess](context.Background(), c, "/user/workspaces", url.Values{"sort": {"slug"}}, 2)
-	if err != nil || len(got) != 2 || got[1].Workspace.Slug != "b" {
-		t.Errorf("List(max 2) = %+v, %v", got, err)
+}
+
+func TestAll(t *testing.T) {
+	pages := func(f *fakeBitbucket, next func(page int) string) {
+		f.api = func(w http.ResponseWriter, r *http.Request) {
+			n := 1
+			fmt.Sscan(r.URL.Query().Get("page"), &n)
+			values := fmt.Sprintf(`{"full_name":"w/r%d"}`, n)
+			if n == 2 {
+				values = "" // an empty page may still have a next
+			}
+			writeJSON(w, 200, fmt.Sprintf(`{"values":[%s],"next":%q}`, values, next(n)))
+		}
 	}
-	got, err = bitbucket.List[workspaceAccess](context.Background(), c, "/user/workspaces", nil, 10)
-	if len(got) != 3 || err == nil || !strings.Contains(err.Error(), "elsewhere.example") {
-		t.Errorf("List followed a next to another origin: %+v, %v", got, err)
+	tests := []struct {
+		name  string
+		next  func(f *fakeBitbucket, page int) string
+		want  string
+		error string
+	}{
+		{"absolute next", func(f *fakeBitbucket, n int) string {
+			if n < 4 {
+				return fmt.Sprintf("%s/2.0/repositories/w?page=%d", f.URL, n+1)
+			}
+			return ""
+		}, "w/r1 w/r3 w/r4", ""},
+		{"relative next", func(f *fakeBitbucket, n int) string {
+			if n < 3 {
+				return fmt.Sprintf("?page=%d", n+1)
+			}
+			return ""
+		}, "w/r1 w/r3", ""},
+		{"next elsewhere", func(f *fakeBitbucket, n int) string { return "https://evil.test/2.0/repositories/w?page=2" },
+			"w/r1", "stopped: next leaves the API: https://evil.test/2.0/repositories/w?page=2"},
+		{"next for ever", func(f *fakeBitbucket, n int) string { return fmt.Sprintf("?page=%d", n+1) },
+			"", "stopped after 100 pages: the list goes on"},
+		{"a failed page", func(f *fakeBitbucket, n int) string { return "/2.0/missing?page=2" }, "w/r1", "GET /2.0/missing: HTTP 404"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFake(t)
+				pages(f, func(n int) string { return tt.next(f, n) })
+				if tt.name == "a failed page" {
+					api := f.api
+					f.api = func(w http.ResponseWriter, r *http.Request) {
+						if r.URL.Path == "/2.0/missing" {
+							writeJSON(w, 404, `{"type":"error","error":{"message":"Resource not found"}}`)
+							return
+						}
+						api(w, r)
+					}
+				}
+				var got []string
+				var errs []error
+				for r, err := range bitbucket.All[repo](t.Context(), f.client(), "/repositories/w", nil) {
+					if err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					got = append(got, r.FullName)
+				}
+				if tt.want != "" && strings.Join(got, " ") != tt.want {
+					t.Errorf("values %v, want %s", got, tt.want)
+				}
+				if tt.error == "" && len(errs) > 0 || tt.error != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tt.error)) {
+					t.Errorf("errors %v, want %q", errs, tt.error)
+				}
+				if tt.name == "next for ever" && len(got) != 99 { // 100 pages, one of them empty
+					t.Errorf("%d values before it stopped, want 99", len(got))
+				}
+			})
+		})
 	}
 }
 
-// A page decodes at most MaxPageValues values, whatever the answer holds.
-func TestPageValuesAreBounded(t *testing.T) {
-	var page bitbucket.Page[bitbucket.Repository]
-	body := `{"values":[` + strings.Repeat(`{"name":"x"},`, 5000) + `{"name":"last"}],"next":"n"}`
-	if err := json.Unmarshal([]byte(body), &page); err != nil {
-		t.Fatal(err)
-	}
-	if len(page.Values) != bitbucket.MaxPageValues || page.Next != "n" {
-		t.Errorf("%d values decoded, next %q", len(page.Values), page.Next)
-	}
-	if err := json.Unmarshal([]byte(`{"values":null}`), &page); err != nil {
-		t.Errorf("null values: %v", err)
-	}
-	if err := json.Unmarshal([]byte(`{"values":{"a":1}}`), &page); err == nil {
-		t.Error("an object for values decoded without error")
-	}
-}
-
-// Calls spaced out in time cost no more: the replacement is kept until its
-// renewal, and only the renewed token may be dropped again.
-func TestRefusingEndpointCostsOneExtraTokenPerToken(t *testing.T) {
-	f, clock := newFake(t), newClock()
-	f.api = func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusUnauthorized, `{"type":"error","error":{"message":"Token is invalid, expired, or not supported for this endpoint."}}`)
-	}
-	c := bitbucket.NewClient(f.config(clock.Now))
-	for range 10 {
-		c.Get(context.Background(), "/user/workspaces", nil, new(any)) //nolint:errcheck // always a 401
-		clock.Advance(2 * time.Minute)
-	}
-	if n := f.tokenRequests(); n != 2 {
-		t.Errorf("%d token requests for 10 calls 2 minutes apart, want 2", n)
-	}
-	clock.Advance(2 * time.Hour)                                   // the replacement expires: the next token is a natural one
-	c.Get(context.Background(), "/user/workspaces", nil, new(any)) //nolint:errcheck
-	if n := f.tokenRequests(); n != 4 {
-		t.Errorf("%d token requests after the renewal, want 4 (the new token, dropped once more)", n)
-	}
-}
-
-// Redact removes the secret, the Basic credentials and the token in every
-// encoding an echo may carry them.
-func TestRedactCoversEveryEncoding(t *testing.T) {
-	f := newFake(t)
-	ts := bitbucket.NewTokenSource(f.config(nil))
-	tok, _, err := ts.Get(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pairs := []string{testSecret, testKey + ":" + testSecret, url.QueryEscape(testKey) + ":" + url.QueryEscape(testSecret)}
-	for _, v := range pairs {
-		for name, form := range map[string]string{
-			"raw": v, "query-escaped": url.QueryEscape(v), "path-escaped": url.PathEscape(v),
-			"lower-case escapes": regexp.MustCompile(`%[0-9A-F]{2}`).ReplaceAllStringFunc(url.QueryEscape(v), strings.ToLower), "HTML": html.EscapeString(v),
-			"JSON": strings.Trim(fmt.Sprintf("%q", v), `"`), "hex": hex.EncodeToString([]byte(v)),
-			"base64": base64.StdEncoding.EncodeToString([]byte(v)), "URL base64": base64.RawURLEncoding.EncodeToString([]byte(v)),
-		} {
-			if got := ts.Redact("before " + form + " after"); strings.Contains(got, form) || !strings.Contains(got, "[redacted]") {
-				t.Errorf("%s of %q survives: %q", name, v, got)
+// Breaking out of the loop stops the requests.
+func TestAllStopsWhenTheLoopDoes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		f.api = func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 200, `{"values":[{"full_name":"w/a"},{"full_name":"w/b"}],"next":"?page=2"}`)
+		}
+		for r := range bitbucket.All[repo](t.Context(), f.client(), "/repositories/w", nil) {
+			if r.FullName == "w/a" {
+				break
 			}
 		}
-	}
-	for _, form := range []string{tok.AccessToken, base64.StdEncoding.EncodeToString([]byte(tok.AccessToken)), hex.EncodeToString([]byte(tok.AccessToken))} {
-		if got := ts.Redact("Authorization: Bearer " + form); strings.Contains(got, form) {
-			t.Errorf("the token survives: %q", got)
+		if len(f.calls) != 1 {
+			t.Errorf("%d API requests, want 1", len(f.calls))
+		}
+	})
+}
+
+// After a 401 and its retry, the connection is kept: reading what is left
+// of a small answer is cheaper than a new connection.
+func TestConnectionsAreReused(t *testing.T) {
+	f := newFake(t)
+	f.serve()
+	c := bitbucket.NewClient(bitbucket.Config{Key: testKey, Secret: testSecret, TokenURL: f.URL + "/site/oauth2/access_token", APIURL: f.URL + "/2.0",
+		HTTPClient: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}})
+	for i := range 10 {
+		if i%3 == 0 {
+			f.revoke()
+		}
+		if err := c.Get(t.Context(), "/repositories/my-team", nil, new(any)); err != nil {
+			t.Fatal(err)
 		}
 	}
-	// Escapes no list foresees: every byte %-escaped, HTML entities for
-	// some characters. Decoded, they are the secret: the text goes whole.
-	everyByte := ""
-	for _, b := range []byte(testSecret) {
-		everyByte += fmt.Sprintf("%%%02x", b)
-	}
-	for _, form := range []string{everyByte, strings.ReplaceAll(testSecret, "+", "&#43;"), strings.ReplaceAll(url.PathEscape(testSecret), "&", "&amp;")} {
-		if got := ts.Redact("echo: " + form); strings.Contains(got, form) || !strings.Contains(got, "[redacted") {
-			t.Errorf("%q became %q", form, got)
-		}
+	if n := f.conns.Load(); n > 2 {
+		t.Errorf("%d connections for 10 calls, 4 of them retried", n)
 	}
 }
 
-// What is left of an answer after the 1 MiB cap is drained (up to 64 KiB)
-// before the body is closed, so that the next call reuses the connection.
-func TestConnectionsAreReused(t *testing.T) {
-	f := newFake(t)
-	f.api = func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, `{"type":"error","error":{"message":"No workspace with identifier 'x'."},"padding":"`+strings.Repeat("x", bitbucket.MaxBody+32<<10)+`"}`)
-	}
-	c := bitbucket.NewClient(f.config(nil))
-	for range 5 {
-		c.Get(context.Background(), "/workspaces/x", nil, new(any)) //nolint:errcheck // too large each time
-	}
-	if n := f.conns.Load(); n != 1 {
-		t.Errorf("%d connections for a token request and 5 calls, want 1", n)
-	}
+// The caller's context values reach the token request, so that a
+// RoundTripper can tell which caller started it (the sample app's trace
+// does), while its cancellation does not (TestCallerGivingUpDoesNotCancelTheRequest).
+func TestTokenRequestCarriesTheCallersValues(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		type key struct{}
+		f := newFake(t)
+		var seen any
+		cfg := f.config()
+		cfg.HTTPClient.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if r.Method == http.MethodPost {
+				seen = r.Context().Value(key{})
+			}
+			return f.RoundTrip(r)
+		})
+		ctx := context.WithValue(t.Context(), key{}, "page load 1")
+		if err := bitbucket.NewClient(cfg).Get(ctx, "/repositories/my-team", nil, new(any)); err != nil {
+			t.Fatal(err)
+		}
+		if seen != "page load 1" {
+			t.Errorf("the token request's context holds %v, want the caller's value", seen)
+		}
+	})
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -1,7 +1,9 @@
 package bitbucket_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -26,45 +28,82 @@ const (
 // fakeBitbucket checks requests the way Bitbucket does: the token endpoint
 // wants the key and secret as HTTP Basic credentials (form-encoded, as RFC
 // 6749 §2.3.1 and x/oauth2 have it) and a form body with only
-// grant_type=client_credentials; the API wants a token it issued, as Bearer.
+// grant_type=client_credentials; the API wants, as Bearer, a token it
+// issued that has not expired.
+//
+// It serves two ways. As an http.RoundTripper it answers in memory, so that
+// tests run inside a testing/synctest bubble, where time is fake and moves
+// only when every goroutine waits: token lifetimes pass in no time. As an
+// http.Handler behind httptest.Server (serve) it is a real server, for what
+// needs a network: redirects to another origin, connections, slow bodies.
 type fakeBitbucket struct {
-	*httptest.Server
-	t testing.TB
+	t   testing.TB
+	URL string // the origin clients are configured with
 
 	mu        sync.Mutex
-	tokens    map[string]bool
+	tokens    map[string]time.Time // issued tokens and when they expire
 	issued    []string
 	requests  int                                          // token requests
-	reply     func(n int) (status int, ctype, body string) // the token endpoint's answer to request n (from 1); nil: a token
-	release   chan struct{}                                // when set, the token endpoint waits for it
+	expiresIn any                                          // the answer's expires_in; nil leaves it out
+	reply     func(n int) (status int, ctype, body string) // the token endpoint's answer to request n (from 1), if status != 0
+	release   chan struct{}                                // when set, the token endpoint waits for it to close
 	api       http.HandlerFunc                             // the API's answer once the token checks out; nil: two repositories
-	userAgent []string
-	conns     atomic.Int64 // connections opened
+	calls     []string                                     // API requests: method and path
+	conns     atomic.Int64                                 // connections opened, when served
 }
 
 func newFake(t testing.TB) *fakeBitbucket {
-	f := &fakeBitbucket{t: t, tokens: map[string]bool{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /site/oauth2/access_token", f.token)
-	mux.HandleFunc("GET /2.0/", f.serveAPI)
-	f.Server = httptest.NewUnstartedServer(mux)
-	f.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+	return &fakeBitbucket{t: t, URL: "https://bitbucket.test", tokens: map[string]time.Time{}, expiresIn: 7200}
+}
+
+// serve puts f behind a real server and points URL at it.
+func (f *fakeBitbucket) serve() {
+	srv := httptest.NewUnstartedServer(f)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			f.conns.Add(1)
 		}
 	}
-	f.Start()
-	t.Cleanup(f.Close)
-	return f
+	srv.Start()
+	f.t.Cleanup(srv.Close)
+	f.URL = srv.URL
 }
 
-// config is the client's configuration for this fake, with clock now.
-func (f *fakeBitbucket) config(now func() time.Time) bitbucket.Config {
-	return bitbucket.Config{
-		Key: testKey, Secret: testSecret,
-		TokenURL: f.URL + "/site/oauth2/access_token", APIURL: f.URL + "/2.0",
-		HTTPClient: bitbucket.NewHTTPClient(2 * time.Second),
-		UserAgent:  "bitbucket-test/1.0", Now: now,
+// client is a client configured for f: in memory unless serve was called.
+func (f *fakeBitbucket) client() *bitbucket.Client { return bitbucket.NewClient(f.config()) }
+
+func (f *fakeBitbucket) config() bitbucket.Config {
+	cfg := bitbucket.Config{Key: testKey, Secret: testSecret, TokenURL: f.URL + "/site/oauth2/access_token", APIURL: f.URL + "/2.0"}
+	if f.URL == "https://bitbucket.test" {
+		cfg.HTTPClient = &http.Client{Transport: f, Timeout: 2 * time.Second}
+	}
+	return cfg
+}
+
+// RoundTrip answers in memory. A handler that waits watches the request's
+// context, and the caller then gets the context's error, as from a network.
+func (f *fakeBitbucket) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	f.ServeHTTP(rec, r)
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	if err := r.Context().Err(); err != nil {
+		return nil, err
+	}
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+func (f *fakeBitbucket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/site/oauth2/access_token":
+		f.token(w, r)
+	case strings.HasPrefix(r.URL.Path, "/2.0/"):
+		f.serveAPI(w, r)
+	default:
+		http.NotFound(w, r)
 	}
 }
 
@@ -72,9 +111,8 @@ func (f *fakeBitbucket) token(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests++
 	n, reply, release := f.requests, f.reply, f.release
-	f.userAgent = append(f.userAgent, r.Header.Get("User-Agent"))
 	f.mu.Unlock()
-	err := r.ParseForm() // reading the body first lets the server notice a client that goes away
+	err := r.ParseForm()
 	if release != nil {
 		select {
 		case <-release:
@@ -100,27 +138,31 @@ func (f *fakeBitbucket) token(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, f.issue(7200))
-}
-
-// issue makes a token and the JSON answer that carries it.
-func (f *fakeBitbucket) issue(expiresIn any) string {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	tok := fmt.Sprintf("token-%d-%s", len(f.issued)+1, strings.Repeat("x", 40))
-	f.tokens[tok] = true
-	f.issued = append(f.issued, tok)
-	b, _ := json.Marshal(map[string]any{"access_token": tok, "token_type": "bearer", "scope": "account repository", "expires_in": expiresIn})
-	return string(b)
+	answer := map[string]any{"access_token": tok, "token_type": "bearer", "scope": "account repository"}
+	life := 7200 * time.Second
+	if f.expiresIn != nil {
+		answer["expires_in"] = f.expiresIn
+		if n, ok := f.expiresIn.(int); ok {
+			life = time.Duration(n) * time.Second
+		}
+	}
+	f.tokens[tok], f.issued = time.Now().Add(life), append(f.issued, tok)
+	f.mu.Unlock()
+	b, _ := json.Marshal(answer)
+	writeJSON(w, http.StatusOK, string(b))
 }
 
 func (f *fakeBitbucket) serveAPI(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	known, api := f.tokens[tok], f.api
-	f.userAgent = append(f.userAgent, r.Header.Get("User-Agent"))
+	expiry, known := f.tokens[tok]
+	api := f.api
+	f.calls = append(f.calls, r.Method+" "+r.URL.Path)
 	f.mu.Unlock()
-	if !known || r.URL.Query().Has("access_token") {
+	if !known || !time.Now().Before(expiry) || r.URL.Query().Has("access_token") {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
 		writeJSON(w, http.StatusUnauthorized, `{"type":"error","error":{"message":"Token is invalid, expired, or not supported for this endpoint."}}`)
 		return
 	}
@@ -137,6 +179,12 @@ func (f *fakeBitbucket) tokenRequests() int {
 	return f.requests
 }
 
+func (f *fakeBitbucket) issuedTokens() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.issued...)
+}
+
 // revoke forgets every token issued so far: the API answers 401 to them.
 func (f *fakeBitbucket) revoke() {
 	f.mu.Lock()
@@ -150,33 +198,23 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	fmt.Fprint(w, body)
 }
 
-// fakeClock is the injected clock: tests move time instead of sleeping.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
+// repo is a repository, decoded only as far as the tests need.
+type repo struct {
+	FullName string `json:"full_name"`
 }
 
-func newClock() *fakeClock { return &fakeClock{now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// eventually waits for cond, which a background renewal makes true: it
-// polls for an event, and asserts nothing about how long it took.
-func eventually(t *testing.T, what string, cond func() bool) {
+// apiError returns err as a *bitbucket.Error, or fails the test.
+func apiError(t *testing.T, err error) *bitbucket.Error {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never came", what)
-		}
+	var e *bitbucket.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v (%T), want a *bitbucket.Error", err, err)
 	}
+	return e
+}
+
+// timedOut reports whether err says no whole answer came in time.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }

@@ -3,9 +3,11 @@ package bitbucket_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -13,274 +15,253 @@ import (
 	"bitbucket-client-credentials-sample/bitbucket"
 )
 
-func TestTokenIsCachedAndRenewedBeforeExpiry(t *testing.T) {
-	f, clock := newFake(t), newClock()
-	ts := bitbucket.NewTokenSource(f.config(clock.Now))
-	ctx := context.Background()
+// The tests that need time run in a testing/synctest bubble: time.Now is
+// fake there, and time.Sleep returns at once once everything else waits.
 
-	first, origin, err := ts.Get(ctx)
-	if err != nil || origin != bitbucket.Fetched {
-		t.Fatalf("first Get: origin %v, err %v; want Fetched", origin, err)
-	}
-	if want := clock.Now().Add(7200 * time.Second); first.Expiry.Sub(want).Abs() > time.Second {
-		t.Errorf("Expiry %v, want about %v (expires_in 7200 by the injected clock)", first.Expiry, want)
-	}
-	if got := bitbucket.Scopes(first); got != "account repository" {
-		t.Errorf("Scopes = %q", got)
-	}
-	for _, step := range []struct {
-		advance time.Duration
-		want    bitbucket.Origin
-	}{
-		{time.Hour, bitbucket.Reused},
-		{7200*time.Second - bitbucket.RenewMargin - time.Hour - 2*time.Second, bitbucket.Reused}, // just before the margin
-		{2 * time.Second, bitbucket.Renewing},                                                    // inside it: still valid, renewed in the background
-	} {
-		clock.Advance(step.advance)
-		if tok, origin, err := ts.Get(ctx); err != nil || origin != step.want || tok != first {
-			t.Errorf("after %v more: origin %v, err %v; want %v and the first token", step.advance, origin, err, step.want)
+func TestTokenIsCachedAndRenewedBeforeExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		tokens := f.client().Tokens()
+		first, err := tokens.TokenContext(t.Context())
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	eventually(t, "the renewed token", func() bool {
-		tok, origin, err := ts.Get(ctx)
-		return err == nil && tok != first && origin == bitbucket.Reused
+		if first.Type() != "Bearer" || first.Expiry.Sub(time.Now()) != 7200*time.Second {
+			t.Errorf("token type %q, expires in %v; want Bearer, 2h", first.Type(), first.Expiry.Sub(time.Now()))
+		}
+		time.Sleep(7200*time.Second - time.Minute - time.Second) // just before the renewal margin
+		if tok, _ := tokens.TokenContext(t.Context()); tok != first || f.tokenRequests() != 1 {
+			t.Fatalf("before the renewal margin: a new token or %d token requests, want the cached one", f.tokenRequests())
+		}
+		time.Sleep(2 * time.Second) // within a minute of expiry: due, still valid
+		if tok, _ := tokens.TokenContext(t.Context()); tok != first {
+			t.Fatal("a token due for renewal but valid was not handed out at once")
+		}
+		synctest.Wait() // the renewal, in the background
+		second, _ := tokens.TokenContext(t.Context())
+		if second == first || f.tokenRequests() != 2 {
+			t.Errorf("after the renewal: same token %v, %d token requests; want a new one, 2", second == first, f.tokenRequests())
+		}
 	})
-	if n := f.tokenRequests(); n != 2 {
-		t.Errorf("%d token requests, want 2", n)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if ua := f.userAgent[0]; ua != "bitbucket-test/1.0" {
-		t.Errorf("token request User-Agent %q", ua)
-	}
 }
 
-// x/oauth2 computes Expiry from expires_in for JSON and form answers alike;
-// the token source bounds what it makes of absurd values.
-func TestTokenLifetimeFromExpiry(t *testing.T) {
-	for _, c := range []struct {
-		name, ctype, body string
-		renewAfter        time.Duration // the token is reused up to here, renewed after
+// A token lives as long as expires_in says, within bounds, and is renewed a
+// minute before it expires (or half-way through a shorter life).
+func TestTokenLifetime(t *testing.T) {
+	tests := []struct {
+		expiresIn       any
+		life, renewedAt time.Duration
 	}{
-		{"JSON 7200", "application/json", `{"access_token":"a","expires_in":7200}`, 7200*time.Second - time.Minute},
-		{"form-encoded 7200", "application/x-www-form-urlencoded", "access_token=a&expires_in=7200", 7200*time.Second - time.Minute},
-		{"no expires_in", "application/json", `{"access_token":"a"}`, 5*time.Minute - time.Minute},
-		{"huge", "application/json", `{"access_token":"a","expires_in":99999999999999}`, 24*time.Hour - time.Minute},
-		// x/oauth2's seconds-to-Duration product wraps to an Expiry in the past.
-		{"overflowing form value", "application/x-www-form-urlencoded", "access_token=a&expires_in=9223372036854", 15 * time.Second},
-		{"negative", "application/json", `{"access_token":"a","expires_in":-5}`, 15 * time.Second},
-		{"short", "application/json", `{"access_token":"a","expires_in":40}`, 20 * time.Second},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			f, clock := newFake(t), newClock()
-			f.reply = func(int) (int, string, string) { return http.StatusOK, c.ctype, c.body }
-			ts := bitbucket.NewTokenSource(f.config(clock.Now))
-			ts.Get(context.Background()) //nolint:errcheck // counted below
-			clock.Advance(c.renewAfter - 2*time.Second)
-			ts.Get(context.Background()) //nolint:errcheck
-			if n := f.tokenRequests(); n != 1 {
-				t.Fatalf("renewed too early: %d token requests", n)
-			}
-			clock.Advance(4 * time.Second)
-			ts.Get(context.Background()) //nolint:errcheck // starts the renewal
-			eventually(t, "the renewal", func() bool { return f.tokenRequests() == 2 })
+		{7200, 2 * time.Hour, 2*time.Hour - time.Minute},
+		{90, 90 * time.Second, 45 * time.Second},
+		{5, 30 * time.Second, 15 * time.Second},                // too short: 30 s at least
+		{int(1e9), 24 * time.Hour, 24*time.Hour - time.Minute}, // absurd: a day at most
+		{nil, 5 * time.Minute, 4 * time.Minute},                // no expires_in: x/oauth2 would say "never expires"
+		{"3600", time.Hour, time.Hour - time.Minute},           // a string, as some servers send it
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.expiresIn), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFake(t)
+				f.expiresIn = tt.expiresIn
+				tokens := f.client().Tokens()
+				tok, err := tokens.TokenContext(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := tok.Expiry.Sub(time.Now()); got != tt.life {
+					t.Errorf("lives %v, want %v", got, tt.life)
+				}
+				time.Sleep(tt.renewedAt - time.Second)
+				tokens.TokenContext(t.Context())
+				synctest.Wait()
+				if n := f.tokenRequests(); n != 1 {
+					t.Errorf("renewed %v early", time.Second)
+				}
+				time.Sleep(time.Second)
+				tokens.TokenContext(t.Context())
+				synctest.Wait()
+				if n := f.tokenRequests(); n != 2 {
+					t.Errorf("not renewed at %v", tt.renewedAt)
+				}
+			})
 		})
 	}
 }
 
-// getConcurrently calls Get from n goroutines once the token endpoint holds
-// the first request, then lets it answer.
-func getConcurrently(t *testing.T, f *fakeBitbucket, ts *bitbucket.TokenSource, n int) ([]*oauth2.Token, []bitbucket.Origin, []error) {
-	t.Helper()
+// getConcurrently asks n callers at once, with the token endpoint held until
+// they all wait, and returns what each got.
+func getConcurrently(t *testing.T, f *fakeBitbucket, tokens *bitbucket.TokenSource, n int) ([]*oauth2.Token, []error) {
 	f.release = make(chan struct{})
-	toks, origins, errs := make([]*oauth2.Token, n), make([]bitbucket.Origin, n), make([]error, n)
+	toks, errs := make([]*oauth2.Token, n), make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { toks[i], origins[i], errs[i] = ts.Get(context.Background()) })
+		wg.Go(func() { toks[i], errs[i] = tokens.TokenContext(t.Context()) })
 	}
-	for f.tokenRequests() == 0 {
-		time.Sleep(time.Millisecond) // wait for the fetch to reach the endpoint
-	}
-	time.Sleep(20 * time.Millisecond) // let the other callers reach Get
+	synctest.Wait() // every caller waits on the one request
 	close(f.release)
 	wg.Wait()
-	return toks, origins, errs
+	return toks, errs
 }
 
-func TestConcurrentCallersShareOneFetch(t *testing.T) {
-	f := newFake(t)
-	ts := bitbucket.NewTokenSource(f.config(nil))
-	toks, origins, errs := getConcurrently(t, f, ts, 50)
-	if n := f.tokenRequests(); n != 1 {
-		t.Errorf("%d token requests, want 1", n)
-	}
-	fetched := 0
-	for i := range toks {
-		if errs[i] != nil || toks[i] != toks[0] {
-			t.Fatalf("caller %d: %v, token %p, want %p", i, errs[i], toks[i], toks[0])
-		}
-		if origins[i] == bitbucket.Fetched {
-			fetched++
-		}
-	}
-	if fetched != 1 {
-		t.Errorf("%d callers say they fetched, want 1 (the rest Shared or Reused)", fetched)
-	}
-}
-
-func TestFailureGoesToEveryWaiter(t *testing.T) {
-	f := newFake(t)
-	f.reply = func(int) (int, string, string) {
-		return http.StatusBadRequest, "application/json", `{"error":"unauthorized_client","error_description":"Invalid OAuth client credentials"}`
-	}
-	ts := bitbucket.NewTokenSource(f.config(nil))
-	_, _, errs := getConcurrently(t, f, ts, 20)
-	for i, err := range errs {
-		var e *bitbucket.Error
-		if !errors.As(err, &e) || e.Code != "unauthorized_client" || e.Status != 400 {
-			t.Fatalf("caller %d: %v, want the token endpoint's unauthorized_client", i, err)
-		}
-	}
-	if n := f.tokenRequests(); n != 1 {
-		t.Errorf("%d token requests, want 1", n)
-	}
-}
-
-func TestHangingTokenEndpoint(t *testing.T) {
-	f := newFake(t)
-	f.release = make(chan struct{}) // never closed: the endpoint hangs
-	cfg := f.config(nil)
-	cfg.HTTPClient = bitbucket.NewHTTPClient(300 * time.Millisecond)
-	ts := bitbucket.NewTokenSource(cfg)
-
-	// A caller whose own context ends stops waiting, without a new request.
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		for f.tokenRequests() == 0 {
-			time.Sleep(time.Millisecond)
-		}
-		cancel()
-	}()
-	if _, _, err := ts.Get(ctx); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled caller: %v, want context.Canceled", err)
-	}
-	// The fetch it started goes on; callers waiting for it share its timeout.
-	var wg sync.WaitGroup
-	for range 10 {
-		wg.Go(func() {
-			var e *bitbucket.Error
-			if _, _, err := ts.Get(context.Background()); !errors.As(err, &e) || !e.Timeout() {
-				t.Errorf("waiting caller: %v, want a timeout", err)
+func TestConcurrentCallersShareOneRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		toks, errs := getConcurrently(t, f, f.client().Tokens(), 50)
+		for i := range toks {
+			if errs[i] != nil || toks[i] != toks[0] {
+				t.Fatalf("caller %d: %v, %v; want the one token", i, toks[i], errs[i])
 			}
+		}
+		if n := f.tokenRequests(); n != 1 {
+			t.Errorf("%d token requests for 50 callers, want 1", n)
+		}
+	})
+}
+
+// A failure goes to every caller that waited for the request, and to every
+// caller for the next five seconds; then the next caller asks again.
+func TestFailureIsSharedAndRememberedBriefly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		f.reply = func(n int) (int, string, string) {
+			if n == 1 {
+				return http.StatusBadRequest, "application/json", `{"error":"unauthorized_client","error_description":"Invalid OAuth client credentials"}`
+			}
+			return 0, "", ""
+		}
+		tokens := f.client().Tokens()
+		_, errs := getConcurrently(t, f, tokens, 10)
+		for i, err := range errs {
+			if e := apiError(t, err); e.Status != 400 || e.Code != "unauthorized_client" || e.Message != "Invalid OAuth client credentials" {
+				t.Fatalf("caller %d: %v", i, err)
+			}
+		}
+		time.Sleep(4 * time.Second)
+		if _, err := tokens.TokenContext(t.Context()); err == nil || f.tokenRequests() != 1 {
+			t.Fatalf("4 s after a failure: %v and %d token requests; want the failure again, 1", err, f.tokenRequests())
+		}
+		time.Sleep(time.Second)
+		if _, err := tokens.TokenContext(t.Context()); err != nil || f.tokenRequests() != 2 {
+			t.Errorf("5 s after a failure: %v and %d token requests; want a token, 2", err, f.tokenRequests())
+		}
+	})
+}
+
+// A caller that gives up stops waiting, and the request goes on for the
+// others: the first caller's cancellation must not fail them all.
+func TestCallerGivingUpDoesNotCancelTheRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		f.release = make(chan struct{})
+		tokens := f.client().Tokens()
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		if _, err := tokens.TokenContext(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("the impatient caller got %v, want its deadline", err)
+		}
+		var tok *oauth2.Token
+		var err error
+		done := make(chan struct{})
+		go func() { tok, err = tokens.TokenContext(t.Context()); close(done) }()
+		synctest.Wait()
+		close(f.release)
+		<-done
+		if err != nil || tok == nil || f.tokenRequests() != 1 {
+			t.Errorf("the patient caller got %v, %v with %d token requests; want the first request's token", tok, err, f.tokenRequests())
+		}
+	})
+}
+
+func TestHangingTokenEndpointTimesOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		f.release = make(chan struct{}) // never closed
+		start := time.Now()
+		_, err := f.client().Tokens().TokenContext(t.Context())
+		if e := apiError(t, err); !timedOut(e) || time.Since(start) != 2*time.Second {
+			t.Errorf("after %v: %v; want a timeout after the client's 2 s", time.Since(start), err)
+		}
+	})
+}
+
+// A renewal that fails keeps the token, which still works, until it expires.
+func TestFailedRenewalKeepsTheValidToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		tokens := f.client().Tokens()
+		first, _ := tokens.TokenContext(t.Context())
+		f.reply = func(int) (int, string, string) { return http.StatusServiceUnavailable, "text/html", "<h1>Down</h1>" }
+		time.Sleep(7200*time.Second - 30*time.Second)
+		for range 3 {
+			if tok, err := tokens.TokenContext(t.Context()); tok != first || err != nil {
+				t.Fatalf("during a failing renewal: %v, %v; want the valid token", tok, err)
+			}
+			synctest.Wait()
+		}
+		if n := f.tokenRequests(); n != 2 {
+			t.Errorf("%d token requests, want 2: one renewal, then the back-off", n)
+		}
+		time.Sleep(30 * time.Second) // expired
+		_, err := tokens.TokenContext(t.Context())
+		if e := apiError(t, err); e.Status != http.StatusServiceUnavailable || e.Body != "<h1>Down</h1>" {
+			t.Errorf("after expiry: %v, want the renewal's failure", err)
+		}
+	})
+}
+
+func TestTokenFailures(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      int
+		ctype, body string
+		check       func(*bitbucket.Error) bool
+	}{
+		{"OAuth error", 400, "application/json", `{"error":"invalid_grant","error_description":"Cannot use client_credentials with a consumer marked as \"public\"."}`,
+			func(e *bitbucket.Error) bool { return e.Code == "invalid_grant" && e.Status == 400 && e.Body == "" }},
+		{"proxy page", 407, "text/html", "<h1>Proxy Authentication Required</h1>",
+			func(e *bitbucket.Error) bool {
+				return e.Code == "" && e.Body == "<h1>Proxy Authentication Required</h1>" && e.Header.Get("Content-Type") == "text/html"
+			}},
+		{"200 without a token", 200, "application/json", `{"token_type":"bearer"}`,
+			func(e *bitbucket.Error) bool {
+				return e.Status == 200 && e.Message == "the answer held no access token"
+			}},
+		{"200 with a web page", 200, "text/html", "<html>Log in</html>",
+			func(e *bitbucket.Error) bool {
+				return e.Status == 200 && e.Message == "the answer held no access token"
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFake(t)
+				f.reply = func(int) (int, string, string) { return tt.status, tt.ctype, tt.body }
+				_, err := f.client().Tokens().TokenContext(t.Context())
+				if e := apiError(t, err); !tt.check(e) || e.Request != "POST "+f.URL+"/site/oauth2/access_token" {
+					t.Errorf("%+v", e)
+				}
+			})
 		})
 	}
-	wg.Wait()
-	if n := f.tokenRequests(); n != 1 {
-		t.Errorf("%d token requests, want 1: callers share the hanging fetch", n)
-	}
 }
 
-func TestCancelledStarterDoesNotCancelTheFetch(t *testing.T) {
-	f := newFake(t)
-	f.release = make(chan struct{})
-	ts := bitbucket.NewTokenSource(f.config(nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { _, _, err := ts.Get(ctx); done <- err }()
-	for f.tokenRequests() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	<-done
-	// A caller waiting for that fetch may give up too, for itself only.
-	ctx, cancel = context.WithCancel(context.Background())
-	cancel()
-	if _, origin, err := ts.Get(ctx); !errors.Is(err, context.Canceled) || origin != bitbucket.Shared {
-		t.Errorf("a waiter that gave up: %v, %v; want context.Canceled while sharing the fetch", origin, err)
-	}
-	result := make(chan error)
-	go func() { _, _, err := ts.Get(context.Background()); result <- err }()
-	time.Sleep(20 * time.Millisecond)
-	close(f.release)
-	if err := <-result; err != nil {
-		t.Fatalf("the fetch failed with its starter: %v", err)
-	}
-	if n := f.tokenRequests(); n != 1 {
-		t.Errorf("%d token requests, want 1", n)
-	}
-}
-
-func TestFailureIsRememberedForTheBackoff(t *testing.T) {
-	f, clock := newFake(t), newClock()
-	f.reply = func(int) (int, string, string) { return http.StatusServiceUnavailable, "text/html", "<h1>down</h1>" }
-	ts := bitbucket.NewTokenSource(f.config(clock.Now))
-	_, _, first := ts.Get(context.Background())
-	clock.Advance(bitbucket.FailureBackoff - time.Second)
-	_, origin, again := ts.Get(context.Background())
-	if first == nil || again != first || origin != bitbucket.Reused || f.tokenRequests() != 1 {
-		t.Fatalf("within the back-off: %v (origin %v), first %v, %d requests; want the same failure, no request", again, origin, first, f.tokenRequests())
-	}
-	clock.Advance(2 * time.Second)
-	ts.Get(context.Background()) //nolint:errcheck
-	if n := f.tokenRequests(); n != 2 {
-		t.Errorf("after the back-off: %d token requests, want 2", n)
-	}
-}
-
-func TestFailedRenewalKeepsTheValidToken(t *testing.T) {
-	f, clock := newFake(t), newClock()
-	ts := bitbucket.NewTokenSource(f.config(clock.Now))
-	ctx := context.Background()
-	tok, _, _ := ts.Get(ctx)
-	f.mu.Lock()
-	f.reply = func(int) (int, string, string) { return http.StatusInternalServerError, "text/plain", "oops" }
-	f.mu.Unlock()
-
-	clock.Advance(7200*time.Second - 30*time.Second) // due for renewal, still valid
-	if got, origin, err := ts.Get(ctx); err != nil || got != tok || origin != bitbucket.Renewing {
-		t.Fatalf("due for renewal: %v, %v, %v; want the current token, Renewing", got, origin, err)
-	}
-	eventually(t, "the renewal", func() bool { return f.tokenRequests() == 2 })
-	for range 3 { // the renewal failed: the token still works
-		if got, _, err := ts.Get(ctx); err != nil || got != tok {
-			t.Fatalf("after a failed renewal: %v, %v; want the current token", got, err)
-		}
-	}
-	clock.Advance(time.Minute) // expired now
-	if _, _, err := ts.Get(ctx); err == nil {
-		t.Fatal("an expired token was handed out")
-	}
-}
-
-// While a still-valid token is renewed, no caller waits for the renewal,
-// even when the token endpoint hangs.
-func TestRenewalDoesNotMakeCallersWait(t *testing.T) {
-	f, clock := newFake(t), newClock()
-	ts := bitbucket.NewTokenSource(f.config(clock.Now))
-	tok, _, _ := ts.Get(context.Background())
-	release := make(chan struct{})
-	defer close(release)
-	f.mu.Lock()
-	f.release = release // the renewal hangs
-	f.mu.Unlock()
-	clock.Advance(7200*time.Second - 30*time.Second)
-	for i := range 5 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		got, _, err := ts.Get(ctx)
-		cancel()
-		if err != nil || got != tok {
-			t.Fatalf("call %d during the renewal: %v, %v; want the current token at once", i, got, err)
-		}
-	}
-}
-
+// The token source is an oauth2.TokenSource, so code built on x/oauth2
+// takes it: oauth2.NewClient gets a token once and sends it as Bearer.
 func TestTokenSourceIsAnOAuth2TokenSource(t *testing.T) {
-	f := newFake(t)
-	var ts oauth2.TokenSource = bitbucket.NewTokenSource(f.config(nil))
-	client := oauth2.NewClient(context.Background(), ts)
-	resp, err := client.Get(f.URL + "/2.0/repositories/my-team")
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("oauth2.NewClient with the token source: %v %v", resp, err)
-	}
-	resp.Body.Close()
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		var ts oauth2.TokenSource = f.client().Tokens()
+		hc := oauth2.NewClient(context.WithValue(t.Context(), oauth2.HTTPClient, &http.Client{Transport: f}), ts)
+		for range 3 {
+			resp, err := hc.Get(f.URL + "/2.0/repositories/my-team")
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%v %v", resp, err)
+			}
+			resp.Body.Close()
+		}
+		if n := f.tokenRequests(); n != 1 {
+			t.Errorf("%d token requests, want 1", n)
+		}
+	})
 }

@@ -1,4 +1,8 @@
-package main
+// Package web is the plumbing every page of the app shares: the templates
+// and the one render helper, the headers every answer carries, the checks
+// that refuse what other websites make a browser ask for, and the logs.
+// Command main lists the routes and puts these around them.
+package web
 
 import (
 	"crypto/subtle"
@@ -17,8 +21,8 @@ import (
 const contentSecurityPolicy = "default-src 'self'; img-src 'self' https:; frame-ancestors 'none'; " +
 	"base-uri 'none'; form-action 'self'"
 
-// withSecurityHeaders sets the headers every response carries.
-func withSecurityHeaders(next http.Handler) http.Handler {
+// SecurityHeaders sets the headers every response carries.
+func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w.Header())
 		next.ServeHTTP(w, r)
@@ -32,7 +36,7 @@ func setSecurityHeaders(h http.Header) {
 	h.Set("X-Frame-Options", "DENY")
 }
 
-// withHostCheck serves only the host names config.HostAllowed lists (IP
+// HostCheck serves only the host names config.HostAllowed lists (IP
 // literals, localhost, *.localhost and ALLOWED_HOSTS) and refuses every
 // other request before any handler runs: the defence against DNS rebinding
 // (internal/config's hosts.go says how it works).
@@ -45,14 +49,14 @@ func setSecurityHeaders(h http.Header) {
 // The status is 421 Misdirected Request (RFC 9110, section 15.5.20): the
 // request reached a server that will not answer for that host name. 403
 // would say the client lacks a permission, and no permission would help.
-func withHostCheck(allowed []string, pages *renderer, refusals *refusalLog, next http.Handler) http.Handler {
+func HostCheck(allowed []string, pages *Renderer, refusals *RefusalLog, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if config.HostAllowed(r.Host, allowed) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		host := config.HostName(r.Host)
-		refusals.warn(w, "refused a request for a host name the app does not serve (set ALLOWED_HOSTS to serve it)",
+		refusals.Warn(w, "refused a request for a host name the app does not serve (set ALLOWED_HOSTS to serve it)",
 			"status", http.StatusMisdirectedRequest, "host", config.ClipShown(r.Host), "path", config.ClipShown(r.URL.Path))
 		message := "This request has no Host header. The app answers only requests for localhost, " +
 			"a name under .localhost, an IP address, or a name listed in ALLOWED_HOSTS."
@@ -66,11 +70,11 @@ func withHostCheck(allowed []string, pages *renderer, refusals *refusalLog, next
 				"ALLOWED_HOSTS (comma-separated, in .env or the environment) and restart the app."
 		}
 		setSecurityHeaders(w.Header())
-		pages.errorPage(w, http.StatusMisdirectedRequest, message)
+		pages.ErrorPage(w, http.StatusMisdirectedRequest, message)
 	})
 }
 
-// withCrossSiteCheck refuses what a browser asks for on another page's
+// CrossSiteCheck refuses what a browser asks for on another page's
 // behalf, before any handler runs: an <img src="http://localhost:3000/oauth-callback">
 // on any site would otherwise make the app get a token and call Bitbucket,
 // spending the consumer's rate limit. Browsers say where a request comes
@@ -81,7 +85,7 @@ func withHostCheck(allowed []string, pages *renderer, refusals *refusalLog, next
 //     server on localhost is the same site);
 //   - Sec-Fetch-Mode: navigate with Sec-Fetch-Dest: document is a top-level
 //     navigation (a link followed, a bookmark): the results page decides
-//     about those (askedByAPerson). A navigation into an <iframe> or
+//     about those (AskedByAPerson). A navigation into an <iframe> or
 //     <object> would run the page unseen, so it is refused here.
 //
 // A prefetch or a prerender (Sec-Purpose or Purpose says so) is refused
@@ -90,8 +94,8 @@ func withHostCheck(allowed []string, pages *renderer, refusals *refusalLog, next
 // Sec-Fetch-Site: none, like an address typed by hand.
 //
 // Requests without these headers (curl, scripts) are not from another
-// site's page: askedByAPerson decides about the results page for them.
-func withCrossSiteCheck(pages *renderer, refusals *refusalLog, next http.Handler) http.Handler {
+// site's page: AskedByAPerson decides about the results page for them.
+func CrossSiteCheck(pages *Renderer, refusals *RefusalLog, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var message string
 		switch site := r.Header.Get("Sec-Fetch-Site"); {
@@ -105,11 +109,11 @@ func withCrossSiteCheck(pages *renderer, refusals *refusalLog, next http.Handler
 			next.ServeHTTP(w, r)
 			return
 		}
-		refusals.warn(w, "refused a request another page made", "status", http.StatusForbidden, "sec_fetch_site", config.ClipShown(r.Header.Get("Sec-Fetch-Site")),
+		refusals.Warn(w, "refused a request another page made", "status", http.StatusForbidden, "sec_fetch_site", config.ClipShown(r.Header.Get("Sec-Fetch-Site")),
 			"sec_purpose", config.ClipShown(r.Header.Get("Sec-Purpose")+r.Header.Get("Purpose")), "path", config.ClipShown(r.URL.Path))
 		setSecurityHeaders(w.Header())
 		w.Header().Set("Cache-Control", "no-store") // a refused prefetch must not stand in for the real page
-		pages.errorPage(w, http.StatusForbidden, message)
+		pages.ErrorPage(w, http.StatusForbidden, message)
 	})
 }
 
@@ -131,20 +135,21 @@ func isSpeculative(h http.Header) bool {
 	return false
 }
 
-// originCookie is the proof of origin the results page asks of a browser
+// OriginCookie is the proof of origin the results page asks of a browser
 // that sends no Fetch Metadata: browsers send none to a plain-http name
 // that is not loopback, such as one listed in ALLOWED_HOSTS. The landing
 // page and the confirmation page set it; SameSite=Strict keeps the browser
 // from sending it with a request another site's page starts, and its value,
 // random for each run of the app, cannot be guessed by a page that tries to
 // set one of its own. HttpOnly keeps scripts from reading it.
-const originCookie = "bitbucket-sample-origin"
+const OriginCookie = "bitbucket-sample-origin"
 
-func setOriginCookie(w http.ResponseWriter, value string) {
-	http.SetCookie(w, &http.Cookie{Name: originCookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+// SetOriginCookie sets the origin cookie, with this run's value.
+func SetOriginCookie(w http.ResponseWriter, value string) {
+	http.SetCookie(w, &http.Cookie{Name: OriginCookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
 
-// askedByAPerson reports whether a results page request comes from a person
+// AskedByAPerson reports whether a results page request comes from a person
 // rather than from a page that made the browser load it. Only then does the
 // app spend the consumer's rate limit on it:
 //
@@ -158,7 +163,7 @@ func setOriginCookie(w http.ResponseWriter, value string) {
 //     origin cookie. On loopback, browsers always send Fetch Metadata: a
 //     request without it comes from curl or a script, which is fine.
 //   - Anything else is the app's own page, or an address typed by hand.
-func askedByAPerson(r *http.Request, cookieValue string) bool {
+func AskedByAPerson(r *http.Request, cookieValue string) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "cross-site", "same-site":
 		return r.Header.Get("Sec-Fetch-User") == "?1"
@@ -166,18 +171,19 @@ func askedByAPerson(r *http.Request, cookieValue string) bool {
 		if config.LoopbackHost(r.Host) {
 			return true
 		}
-		c, err := r.Cookie(originCookie)
+		c, err := r.Cookie(OriginCookie)
 		return err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(cookieValue)) == 1
 	}
 	return true
 }
 
-// withRecovery turns a panic in a handler into the app's 500 page and one
+// Recovery turns a panic in a handler into the app's 500 page and one
 // structured log line with the stack. net/http already recovers a handler's
 // panic, so one bad request never takes the server down; but it only logs
 // the panic and drops the connection, so the browser shows a network error.
-// (A panic in another goroutine is not recovered by either: see call.)
-func withRecovery(pages *renderer, logger *slog.Logger, next http.Handler) http.Handler {
+// (A panic in another goroutine is not recovered by either: see command
+// main's call.)
+func Recovery(pages *Renderer, logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			v := recover()
@@ -192,22 +198,22 @@ func withRecovery(pages *renderer, logger *slog.Logger, next http.Handler) http.
 			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
 				return // the response has started: too late for an error page
 			}
-			pages.errorPage(w, http.StatusInternalServerError, "Something went wrong in the app. The log has the details.")
+			pages.ErrorPage(w, http.StatusInternalServerError, "Something went wrong in the app. The log has the details.")
 		}()
 		next.ServeHTTP(w, r)
 	})
 }
 
-// withRequestLog writes one structured line per request. It logs the path,
+// RequestLog writes one structured line per request. It logs the path,
 // not the query, and no header: nothing a request carries is a secret here,
 // but a log is no place to start collecting them.
-func withRequestLog(logger *slog.Logger, next http.Handler) http.Handler {
+func RequestLog(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.refused {
-			return // refusalLog wrote its own line, or counted it
+			return // RefusalLog wrote its own line, or counted it
 		}
 		if sw.status == 0 {
 			sw.status = http.StatusOK
@@ -221,7 +227,7 @@ func withRequestLog(logger *slog.Logger, next http.Handler) http.Handler {
 type statusWriter struct {
 	http.ResponseWriter
 	status  int
-	refused bool // set by refusalLog.warn
+	refused bool // set by RefusalLog.warn
 }
 
 func (w *statusWriter) WriteHeader(status int) {
@@ -241,17 +247,20 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// refusalLog logs refused requests at a bounded rate. A page on another
+// RefusalLog logs refused requests at a bounded rate. A page on another
 // site can make a browser send thousands of requests a minute, and one log
 // line each would bury everything else: it writes at most refusalBurst
 // lines in each refusalWindow, then one line that counts the rest.
-type refusalLog struct {
+type RefusalLog struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	start   time.Time // of the current window
 	logged  int       // lines written in it
 	dropped int       // refusals not written yet
 }
+
+// NewRefusalLog returns a RefusalLog that writes to logger.
+func NewRefusalLog(logger *slog.Logger) *RefusalLog { return &RefusalLog{log: logger} }
 
 const (
 	refusalWindow = 10 * time.Second
@@ -260,7 +269,7 @@ const (
 
 // warn logs a refusal, or counts it when the window's lines are spent. The
 // request log then leaves the request out: this is its line.
-func (l *refusalLog) warn(w http.ResponseWriter, msg string, args ...any) {
+func (l *RefusalLog) Warn(w http.ResponseWriter, msg string, args ...any) {
 	if sw, ok := w.(*statusWriter); ok {
 		sw.refused = true
 	}
@@ -280,7 +289,7 @@ func (l *refusalLog) warn(w http.ResponseWriter, msg string, args ...any) {
 	l.dropped++
 }
 
-func (l *refusalLog) flush() {
+func (l *RefusalLog) flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.log.Warn("more requests were refused, not logged one by one", "refused", l.dropped, "within", refusalWindow)
