@@ -127,3 +127,16 @@ func TestEnvNotesLoggedInBitbucketMode(t *testing.T) {
 	}
 	f.assertNoLeak("the program's log", r.logs.String())
 }
+
+// TestRunWarnsAboutAReadableDotenv: a .env that other users can read gets
+// one warning line at start-up, naming the file and the chmod that fixes it.
+func TestRunWarnsAboutAReadableDotenv(t *testing.T) {
+	inDir(t, map[string]string{".env": "BITBUCKET_WORKSPACE=demo-labs\n"})
+	if err := os.Chmod(".env", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := startRun(t, nil)
+	if logs := r.logs.String(); !strings.Contains(logs, "can be read by other users") || !strings.Contains(logs, "chmod 600") {
+		t.Errorf("no warning about a .env others can read:\n%s", logs)
+	}
+}
