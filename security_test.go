@@ -73,73 +73,29 @@ func withAllowedHosts(hosts ...string) func(*config.Config) {
 	return func(c *config.Config) { c.AllowedHosts = hosts }
 }
 
-// TestHostCheck: the defence against DNS rebinding. Only IP literals,
-// localhost, *.localhost and ALLOWED_HOSTS are served; anything else gets
-// 421 before any handler runs, so a refused results page calls nobody.
+// TestHostCheck: the defence against DNS rebinding, as the app applies
+// it. Which names are served is config.HostAllowed's unit test; here, one
+// served name and one refused: the refusal comes before any handler, says
+// what to set, and calls nobody.
 func TestHostCheck(t *testing.T) {
-	tests := []struct {
-		name    string
-		host    string
-		allowed []string
-		serve   bool
-	}{
-		{"localhost with port", "localhost:3000", nil, true},
-		{"localhost alone", "localhost", nil, true},
-		{"localhost in capitals", "LocalHost:3000", nil, true},
-		{"localhost with a trailing dot", "localhost.:3000", nil, true},
-		{"IPv4 loopback", "127.0.0.1:3000", nil, true},
-		{"other IPv4 literal", "192.168.1.20:3000", nil, true},
-		{"IPv6 loopback", "[::1]:3000", nil, true},
-		{"IPv6 without port", "[::1]", nil, true},
-		{"name under .localhost", "app.localhost:3000", nil, true},
-		{"deeper name under .localhost", "a.b.localhost", nil, true},
-		{"another name", "evil.example", nil, false},
-		{"another name with port", "evil.example:3000", nil, false},
-		{"localhost as a subdomain", "localhost.evil.example", nil, false},
-		{"localhost as a suffix without a dot", "evillocalhost:3000", nil, false},
-		{".localhost alone", ".localhost", nil, false},
-		{"an IP address inside a name", "127.0.0.1.nip.io:3000", nil, false},
-		{"localhost with a port that is not a number", "localhost:3000,evil.example", nil, false},
-		{"localhost with an empty port", "localhost:", nil, true},
-		{"allowed name", "dev.example:8080", []string{"dev.example"}, true},
-		{"allowed name in capitals", "DEV.Example", []string{"dev.example"}, true},
-		{"subdomain of an exact name", "a.dev.example", []string{"dev.example"}, false},
-		{"a name only ending like an allowed one", "xdev.example", []string{"dev.example"}, false},
-		{"leading dot: the domain", "example.org", []string{".example.org"}, true},
-		{"leading dot: a subdomain", "a.b.example.org:3000", []string{".example.org"}, true},
-		{"leading dot: not a subdomain", "badexample.org", []string{".example.org"}, false},
-		{"*.: a subdomain", "a.corp.example", []string{"*.corp.example"}, true},
-		{"*.: not the domain itself", "corp.example", []string{"*.corp.example"}, false},
-		{"one of several", "b.example", []string{"a.example", "b.example"}, true},
+	t.Parallel()
+	f := newFixture(t, withWorkspace("bitbucket-demo"), withAllowedHosts("dev.example"))
+	if r := getAs(t, f, "dev.example:3000", "/", nil); r.status != http.StatusOK {
+		t.Errorf("an allowed name: status %d, want 200", r.status)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, withWorkspace("bitbucket-demo"), withAllowedHosts(tt.allowed...))
-			r := getAs(t, f, tt.host, "/oauth-callback", nil)
-			if tt.serve {
-				if r.status != http.StatusOK {
-					t.Fatalf("Host %s: status %d, want 200\n%s", tt.host, r.status, r.body)
-				}
-				return
-			}
-			if r.status != http.StatusMisdirectedRequest {
-				t.Fatalf("Host %s: status %d, want 421\n%s", tt.host, r.status, r.body)
-			}
-			shown, wants := config.HostName(tt.host), []string{"ALLOWED_HOSTS"}
-			if config.HostAllowed(shown, tt.allowed) { // the port is wrong, not the name
-				shown, wants = tt.host, []string{"port that is not a number"}
-			}
-			for _, want := range append(wants, "421 Misdirected Request", "&#34;"+shown+"&#34;") {
-				if !strings.Contains(r.body, want) {
-					t.Errorf("the refusal lacks %q:\n%s", want, r.body)
-				}
-			}
-			checkSecurityHeaders(t, r.header)
-			assertNoUpstreamCall(t, f)
-			if logs := f.logs.String(); !strings.Contains(logs, "refused a request for a host name") || !strings.Contains(logs, "status=421") {
-				t.Errorf("the log does not record the refusal:\n%s", logs)
-			}
-		})
+	r := getAs(t, f, "rebind.example:3000", "/oauth-callback", nil)
+	if r.status != http.StatusMisdirectedRequest {
+		t.Fatalf("another name: status %d, want 421\n%s", r.status, r.body)
+	}
+	for _, want := range []string{"421 Misdirected Request", "rebind.example", "ALLOWED_HOSTS", "DNS rebinding"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("the refusal lacks %q", want)
+		}
+	}
+	checkSecurityHeaders(t, r.header)
+	assertNoUpstreamCall(t, f)
+	if logs := f.logs.String(); !strings.Contains(logs, "refused a request for a host name") || !strings.Contains(logs, "status=421") {
+		t.Errorf("the log does not record the refusal:\n%s", logs)
 	}
 }
 
@@ -197,16 +153,13 @@ func TestHostCheckRawRequests(t *testing.T) {
 	}
 }
 
-// TestHostRefusalIsEscapedAndClipped: the refused name comes from the
-// request, so the page escapes it and repeats only its start.
-func TestHostRefusalIsEscapedAndClipped(t *testing.T) {
+// TestHostRefusalIsClipped: the refused name comes from the request, so
+// the page and the log repeat only its start.
+func TestHostRefusalIsClipped(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
-	r := getAs(t, f, "a'b&c.example", "/", nil)
-	if r.status != 421 || !strings.Contains(r.body, "a&#39;b&amp;c.example") || strings.Contains(r.body, "a'b&c") {
-		t.Errorf("the host name is not escaped (status %d):\n%s", r.status, r.body)
-	}
 	long := strings.Repeat("x", 1000) + ".example"
-	r = getAs(t, f, long, "/", nil)
+	r := getAs(t, f, long, "/", nil)
 	if r.status != 421 || strings.Contains(r.body, strings.Repeat("x", config.MaxShown+1)) || !strings.Contains(r.body, strings.Repeat("x", config.MaxShown)+"…") {
 		t.Errorf("a 1,000-character host name is not clipped to %d characters (status %d)", config.MaxShown, r.status)
 	}

@@ -100,8 +100,8 @@ const (
 // DefaultScopes are the scopes of the demo consumer: the permissions
 // Account: Read and Repositories: Read, the least the app needs
 // (/2.0/user/workspaces needs account, /2.0/repositories/{workspace} needs
-// repository, /2.0/workspaces/{workspace} needs none). "team" is not in
-// Bitbucket's current scope list and the app needs nothing it would grant.
+// repository, /2.0/workspaces/{workspace} needs none). "team" (Workspace
+// membership: Read) exists, but the app needs nothing it grants.
 const DefaultScopes = "account repository"
 
 // Fault is a switch that makes an endpoint misbehave the way Bitbucket (or
