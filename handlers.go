@@ -127,7 +127,7 @@ func handleCallback(client *bitbucket.Client, held *atomic.Pointer[oauth2.Token]
 		if f.token != nil {
 			held.Store(f.token)
 		}
-		v := newResultsView(f, rec.list(), cfg, redact)
+		v := newResultsView(ctx, f, rec.list(), cfg, redact)
 		for _, s := range v.failures() {
 			logger.Warn("step failed", "error", s.Log)
 		}
@@ -137,8 +137,6 @@ func handleCallback(client *bitbucket.Client, held *atomic.Pointer[oauth2.Token]
 
 // flow is what one load of the results page did, step by step.
 type flow struct {
-	ctx                                           context.Context
-	query                                         resultsQuery
 	token                                         *oauth2.Token
 	workspace, source                             string // the workspace shown, and where it came from
 	known                                         []workspaceRef
@@ -150,7 +148,7 @@ type flow struct {
 
 // runFlow runs the steps of the grant for one page load.
 func runFlow(ctx context.Context, client *bitbucket.Client, disc *discovery, cfg config.Config, q resultsQuery, logger *slog.Logger) *flow {
-	f := &flow{ctx: ctx, query: q, workspace: q.Workspace, source: "chosen on this page"}
+	f := &flow{workspace: q.Workspace, source: "chosen on this page"}
 	// Steps 2 and 3: the access token, cached across page loads.
 	if f.token, f.tokenErr = client.Tokens().TokenContext(ctx); f.tokenErr != nil {
 		return f

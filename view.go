@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -110,14 +111,16 @@ type exchangeView struct {
 	Failed                              bool
 }
 
-func newResultsView(f *flow, exchanges []exchange, cfg config.Config, redact *redactor) *resultsView {
+// newResultsView computes the page from what the flow did. ctx is the
+// page's: when the app stops, its cause says so.
+func newResultsView(ctx context.Context, f *flow, exchanges []exchange, cfg config.Config, redact *redactor) *resultsView {
 	v := &resultsView{Workspace: f.workspace, WorkspaceSource: f.source, Discovered: f.source == "the first the token can reach"}
 	for _, step := range []struct {
 		err error
 		to  **explain.Step
 	}{{f.tokenErr, &v.TokenError}, {f.discoveryErr, &v.DiscoveryError}, {f.workspaceErr, &v.WorkspaceError}, {f.repoErr, &v.ReposError}} {
 		if step.err != nil {
-			*step.to = explain.Failure(f.ctx, step.err, redact.clip)
+			*step.to = explain.Failure(ctx, step.err, redact.clip)
 		}
 	}
 	fetched := false
