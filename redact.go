@@ -26,6 +26,7 @@ type redactor struct {
 
 	mu       sync.Mutex
 	tokens   []string // the last eight tokens sent
+	forms    []string // what is removed, longest first
 	replacer *strings.Replacer
 }
 
@@ -56,22 +57,26 @@ func (r *redactor) remember(token string) {
 	forms = slices.Compact(slices.SortedFunc(slices.Values(append(forms, r.fixed...)), func(a, b string) int {
 		return cmp.Or(len(b)-len(a), strings.Compare(a, b)) // longest first: a Basic pair goes whole, before the secret in it
 	}))
+	forms = slices.DeleteFunc(forms, func(f string) bool { return len(f) < 4 }) // shorter is no credential, and would blank out ordinary text
 	var pairs []string
 	for _, f := range forms {
-		if len(f) >= 4 { // shorter is no credential, and would blank out ordinary text
-			pairs = append(pairs, f, "[redacted]")
-		}
+		pairs = append(pairs, f, "[redacted]")
 	}
-	r.replacer = strings.NewReplacer(pairs...)
+	r.forms, r.replacer = forms, strings.NewReplacer(pairs...)
 }
 
 // clip is upstream text as a page or a log shows it: without credentials,
 // on one line, at most n characters.
 func (r *redactor) clip(s string, n int) string {
 	r.mu.Lock()
-	replacer := r.replacer
+	forms, replacer := r.forms, r.replacer
 	r.mu.Unlock()
-	return clip(replacer.Replace(s), n)
+	for _, f := range forms { // most texts hold none: a search is cheaper than a replacement
+		if strings.Contains(s, f) {
+			return clip(replacer.Replace(s), n)
+		}
+	}
+	return clip(s, n)
 }
 
 // clip keeps text to n characters of valid UTF-8 on one line. Control
@@ -79,6 +84,9 @@ func (r *redactor) clip(s string, n int) string {
 // width spaces and joiners) go: text from upstream must not reorder or hide
 // what a page or a terminal shows around it.
 func clip(s string, n int) string {
+	if len(s) <= n && printableASCII(s) {
+		return s
+	}
 	s = strings.Map(func(r rune) rune {
 		switch {
 		case unicode.IsControl(r):
@@ -92,4 +100,13 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n]) + "…"
+}
+
+func printableASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

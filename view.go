@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
+	"html/template"
 	"net"
 	"net/http"
 	"net/url"
@@ -74,13 +76,13 @@ type resultsView struct {
 	NoWorkspace     bool // the token reaches no workspace
 	WorkspaceInfo   *workspaceView
 	Switch          []switchLink
-	Repos           []repoView
+	Repos           []template.HTML // a row of the table each (see row)
 	ShowRepos       bool
 	PageLabel       string
 	PrevURL         string
 	NextURL         string
 	Clone           string
-	Exchanges       []exchangeView
+	Exchanges       []template.HTML // a row of the table each
 	Notes           []string
 	Curl            []string
 	Exports         []string // demo mode: the demo consumer, so the commands run as shown
@@ -96,19 +98,9 @@ type workspaceView struct {
 	Name, Slug, UUID, Link, Created, Visibility string
 }
 
-type repoView struct {
-	Name, Link, Language, Updated, Description, Visibility string
-}
-
 type switchLink struct {
 	Slug, URL string
 	Current   bool
-}
-
-type exchangeView struct {
-	Step                                int
-	Method, URL, Auth, Status, Duration string
-	Failed                              bool
 }
 
 // newResultsView computes the page from what the flow did. ctx is the
@@ -216,6 +208,41 @@ func isWord(s string) bool {
 	return s != "" && len(s) <= 20
 }
 
+// row is a table row of HTML: a cell that is a <th> as it is, any other
+// put in a <td>. The tables' rows are built here, each text escaped
+// (html.EscapeString) and each link one safeLink let through: html/template
+// makes a reflect call for every value it prints, and a page of
+// repositories has a hundred of them, which cost most of the CPU a results
+// page took.
+func row(cells ...string) template.HTML {
+	n := 16
+	for _, c := range cells {
+		n += len(c) + 9
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString("<tr>")
+	for _, c := range cells {
+		if strings.HasPrefix(c, "<th") {
+			b.WriteString(c)
+			continue
+		}
+		b.WriteString("<td>")
+		b.WriteString(c)
+		b.WriteString("</td>")
+	}
+	b.WriteString("</tr>\n")
+	return template.HTML(b.String())
+}
+
+// orDash is a cell's text, escaped, or a dash when there is none.
+func orDash(text string) string {
+	if text == "" {
+		return `<span class="muted">—</span>`
+	}
+	return html.EscapeString(text)
+}
+
 func visibility(private bool) string {
 	if private {
 		return "private"
@@ -234,9 +261,13 @@ func date(t time.Time) string {
 func (v *resultsView) fillRepos(p repoPage, apiURL string, redact *redactor) {
 	values := p.Values[:min(len(p.Values), perPage)]
 	for _, r := range values {
-		v.Repos = append(v.Repos, repoView{Name: redact.clip(r.Name, 100), Link: safeLink(redact.clip(r.Links.HTML.Href, 2000)),
-			Language: redact.clip(r.Language, 40), Updated: date(r.UpdatedOn), Description: redact.clip(r.Description, 300),
-			Visibility: visibility(r.IsPrivate)})
+		name := html.EscapeString(redact.clip(r.Name, 100))
+		if link := safeLink(redact.clip(r.Links.HTML.Href, 2000)); link != "" {
+			name = `<a href="` + html.EscapeString(link) + `">` + name + `</a>`
+		}
+		vis := visibility(r.IsPrivate)
+		v.Repos = append(v.Repos, row(`<th scope="row">`+name+`</th>`, `<span class="tag `+vis+`">`+vis+`</span>`,
+			orDash(redact.clip(r.Language, 40)), html.EscapeString(date(r.UpdatedOn)), orDash(redact.clip(r.Description, 300))))
 	}
 	v.PageLabel = pageLabel(p)
 	if p.Previous != "" { // without a page value that the app carries: the first page
@@ -265,24 +296,25 @@ func (v *resultsView) fillExchanges(cfg config.Config, exchanges []exchange) {
 	seen := map[string]bool{}
 	rejected := false
 	for _, e := range exchanges {
-		ev := exchangeView{Step: 4, Method: e.Method, URL: e.URL, Auth: e.Auth, Duration: fmt.Sprintf("%.1f ms", float64(e.Duration.Microseconds())/1000)}
+		step, status := "4", strconv.Itoa(e.Status)+" "+http.StatusText(e.Status)
 		if e.Method == http.MethodPost {
-			ev.Step = 2
+			step = "2"
 			if rejected {
 				v.Notes = append(v.Notes, "Bitbucket answered 401 to the token: the client dropped it, fetched a new one and retried once.")
 			}
 		}
 		if e.Status == 0 {
-			ev.Status, ev.Failed = "no answer: "+e.Err, true
-		} else {
-			ev.Status = strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
-			ev.Failed = e.Status >= 300 || e.Err != ""
-			if e.Err != "" {
-				ev.Status += ", then " + e.Err
-			}
+			status = "no answer: " + e.Err
+		} else if e.Err != "" {
+			status += ", then " + e.Err
 		}
 		rejected = rejected || e.Status == http.StatusUnauthorized
-		v.Exchanges = append(v.Exchanges, ev)
+		tr := row(step, "<code>"+html.EscapeString(e.Method+" "+e.URL)+"</code>", "<code>"+html.EscapeString(e.Auth)+"</code>",
+			html.EscapeString(status), fmt.Sprintf("%.1f ms", float64(e.Duration.Microseconds())/1000))
+		if e.Status == 0 || e.Status >= 300 || e.Err != "" {
+			tr = `<tr class="failed">` + tr[len("<tr>"):]
+		}
+		v.Exchanges = append(v.Exchanges, tr)
 		if e.Method == http.MethodGet && !seen[e.URL] && !strings.HasSuffix(e.URL, "…") { // a clipped URL makes no command
 			seen[e.URL] = true
 			v.Curl = append(v.Curl, `curl -sS -H "Authorization: Bearer $BITBUCKET_ACCESS_TOKEN" `+shellQuote(e.URL))
