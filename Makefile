@@ -3,8 +3,9 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 BENCH_COUNT ?= 3
 LOAD_FLAGS ?=
+COMPARE_FLAGS ?=
 
-.PHONY: run standin test lint bench load e2e
+.PHONY: run standin test lint bench load compare e2e
 
 ## run: serve the app on http://localhost:3000 (demo mode without credentials)
 run:
@@ -53,6 +54,10 @@ bench:
 ## load: from the bench/ module, the built app as its own process under concurrent page loads, then 10,000 mixed requests: p50/p99, token requests, new upstream connections, resident set
 load:
 	cd bench && $(GO) run ./cmd/loadtest $(LOAD_FLAGS)
+
+## compare: the app against a Node/Express replica of the original sample, both against one stand-in at 20 ms a request: CPU µs per request by route (wrk -t2 -c32 -d5s each), requests/s, errors, and the Bitbucket bytes a results page reads, as Markdown tables (installs wrk with apt-get when missing, the replica's express with npm ci in a temporary copy; COMPARE_FLAGS passes flags such as -d 10s)
+compare:
+	GO=$(GO) bench/compare.sh $(COMPARE_FLAGS)
 
 ## e2e: the browser test: headless Chromium against the app, every page at 1280 and 375 px, with an axe-core audit (installs chromium with apt-get when missing, axe-core with npm ci)
 e2e:

@@ -1,7 +1,9 @@
 // Package bench measures the sample app from outside, as a process of its
 // own. It lives in a module of its own, next to the app's, with the load
-// tool (cmd/loadtest) and their latency helper (internal/latency), so that
-// the app's module holds only the sample and its tests.
+// tool (cmd/loadtest), their latency helper (internal/latency) and the
+// side-by-side comparison with a Node/Express replica of the original
+// sample (cmd/compare, run by compare.sh: make compare), so that the app's
+// module holds only the sample and its tests.
 //
 // The benchmarks (bench_test.go) build the app from the repository root,
 // start it in Bitbucket mode against the stand-in for Bitbucket
