@@ -57,7 +57,7 @@ load:
 
 ## compare: the app against a Node/Express replica of the original sample, both against one stand-in at 20 ms a request: CPU µs per request by route (wrk -t2 -c32 -d5s each), requests/s, errors, and the Bitbucket bytes a results page reads, as Markdown tables (installs wrk with apt-get when missing, the replica's express with npm ci in a temporary copy; COMPARE_FLAGS passes flags such as -d 10s)
 compare:
-	GO=$(GO) bench/compare.sh $(COMPARE_FLAGS)
+	@GO=$(GO) bench/compare.sh $(COMPARE_FLAGS)
 
 ## e2e: the browser test: headless Chromium against the app, every page at 1280 and 375 px, with an axe-core audit (installs chromium with apt-get when missing, axe-core with npm ci)
 e2e:

@@ -191,7 +191,7 @@ type bytesRow struct {
 }
 
 func run(ctx context.Context, o options, out, progress io.Writer) (bool, error) {
-	started := time.Now()
+	started, loadBefore := time.Now(), loadAverage()
 	wrkPath, err := exec.LookPath(o.wrk)
 	if err != nil {
 		return false, fmt.Errorf("wrk is missing (%v): install it with apt-get install -y wrk, or run bench/compare.sh, which does", err)
@@ -347,6 +347,7 @@ func run(ctx context.Context, o options, out, progress io.Writer) (bool, error) 
 	}
 
 	info := machine(ctx, src, o.bin != "", o.express)
+	info.load = fmt.Sprintf("load average %s at the start, %s at the end", loadBefore, loadAverage())
 	if o.expressFrom != "" {
 		info.express = strings.Replace(info.express, o.express, "a copy of "+o.expressFrom, 1)
 	}
@@ -545,7 +546,19 @@ func pageText(body []byte, n int) string {
 
 // machineInfo says where and on what the figures were measured.
 type machineInfo struct {
-	nproc, cpu, goVersion, node, wrk, app, express string
+	nproc, cpu, goVersion, node, wrk, app, express, load string
+}
+
+// loadAverage is the one-minute load average from /proc/loadavg: how busy
+// the machine was, others included, as a hint of the noise.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) > 0 {
+		if _, err := strconv.ParseFloat(f[0], 64); err == nil {
+			return f[0]
+		}
+	}
+	return "unknown"
 }
 
 func machine(ctx context.Context, src string, prebuilt bool, expressDir string) machineInfo {

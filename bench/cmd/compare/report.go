@@ -18,7 +18,7 @@ func report(w io.Writer, o options, started time.Time, m machineInfo, clk int64,
 
 	p("Command: `%s`  \n", o.cmdline)
 	p("Date: %s  \n", started.Format("2006-01-02 15:04 MST"))
-	p("Machine: %s CPUs (nproc), %s; %s; node %s; %s  \n", m.nproc, m.cpu, m.goVersion, m.node, m.wrk)
+	p("Machine: %s CPUs (nproc), %s; %s; node %s; %s; %s  \n", m.nproc, m.cpu, m.goVersion, m.node, m.wrk, m.load)
 	p("App: %s; Express replica: %s  \n", m.app, m.express)
 	p("Load: one stand-in for Bitbucket on 127.0.0.1 answering every request after %v (demo consumer, workspace %s) for both; "+
 		"`wrk -t%d -c%d -d%s` per route and server after %d warm-up requests each, not counted\n\n",
