@@ -347,7 +347,7 @@ func run(ctx context.Context, o options, out, progress io.Writer) (bool, error) 
 	}
 
 	info := machine(ctx, src, o.bin != "", o.express)
-	info.load = fmt.Sprintf("load average %s at the start, %s at the end", loadBefore, loadAverage())
+	info.load = "load average " + loadBefore + " when it started"
 	if o.expressFrom != "" {
 		info.express = strings.Replace(info.express, o.express, "a copy of "+o.expressFrom, 1)
 	}
@@ -550,7 +550,8 @@ type machineInfo struct {
 }
 
 // loadAverage is the one-minute load average from /proc/loadavg: how busy
-// the machine was, others included, as a hint of the noise.
+// the machine was before this run added its own load, a hint of the noise
+// others bring to the shared CPUs.
 func loadAverage() string {
 	data, err := os.ReadFile("/proc/loadavg")
 	if f := strings.Fields(string(data)); err == nil && len(f) > 0 {
