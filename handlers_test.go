@@ -500,7 +500,7 @@ func TestTokenFailures(t *testing.T) {
 			bb.SetFault(standin.TokenEndpoint, standin.Hang)
 		}, 504, []string{"timed out", "BITBUCKET_TIMEOUT"}},
 		{"connection refused", func(c *config.Config, _ *standin.Server) { c.TokenURL = closedPortURL(t) + "/site/oauth2/access_token" }, 502,
-			[]string{"connection was refused", "nothing listens at that address"}},
+			[]string{"connection was refused", "nothing listens at that address", "failed</strong> with no answer"}},
 		{"unresolvable host", func(c *config.Config, _ *standin.Server) {
 			c.TokenURL = "http://bitbucket-stand-in.invalid/site/oauth2/access_token"
 			c.Timeout = 3 * time.Second

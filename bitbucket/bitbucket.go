@@ -295,11 +295,11 @@ func (s *TokenSource) fetch(caller context.Context, done chan struct{}) {
 			e.Body = s.scrub(string(re.Body))
 		}
 		err = s.fail(e, err)
-	} else if err != nil && ctx.Err() != nil {
-		err = s.fail(e, errors.Join(ctx.Err(), err))
-	} else if err != nil { // a 200 that holds no token, in x/oauth2's words
-		e.Status, e.Message = http.StatusOK, "the answer held no access token"
-		err = s.fail(e, err)
+	} else if err != nil {
+		if strings.Contains(err.Error(), "missing access_token") || strings.Contains(err.Error(), "oauth2: cannot parse") {
+			e.Status, e.Message = http.StatusOK, "the answer held no access token" // a 200, in x/oauth2's words
+		}
+		err = s.fail(e, errors.Join(ctx.Err(), err)) // a timeout says so even when x/oauth2's text does not
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

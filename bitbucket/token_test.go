@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -244,6 +246,19 @@ func TestTokenFailures(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A token request that gets no answer says so: no status, and the cause.
+func TestTokenRequestWithoutAnAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+		c := bitbucket.NewClient(bitbucket.Config{Key: testKey, Secret: testSecret, HTTPClient: &http.Client{
+			Transport: roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, refused })}})
+		_, err := c.Tokens().TokenContext(t.Context())
+		if e := apiError(t, err); e.Status != 0 || e.Message != "" || !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("%+v, want no status, no message, and the cause", e)
+		}
+	})
 }
 
 // The token source is an oauth2.TokenSource, so code built on x/oauth2
