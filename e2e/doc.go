@@ -5,10 +5,13 @@
 // Bitbucket mode against a Bitbucket that refuses connections. It drives
 // headless Chromium, at 1280 and at 375 CSS pixels wide (a phone), through
 // every page: the landing page; the results page (first page, next page of
-// repositories, another workspace); the 400 page (bad query input), the 404
-// page and the 405 page (a POST, made by pausing the navigation with the
-// Fetch domain and continuing it as a POST); and the results page of a
-// failed token request (HTTP 502, a failure box). On every page it checks:
+// repositories, another workspace); /scopes with the token the flow got
+// (what the token reaches, a search typed into its form, a search for a
+// path, the longest query, and the 400 page of a longer one); the 400 page
+// (bad query input), the 404 page and the 405 page (a POST, made by pausing
+// the navigation with the Fetch domain and continuing it as a POST); and the
+// results page of a failed token request (HTTP 502, a failure box). On every
+// page it checks:
 //
 //   - what the page shows, and its HTTP status;
 //   - no console error, no CSP violation (browser log, DevTools issues and a

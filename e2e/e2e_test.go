@@ -49,7 +49,8 @@ var sweepWidths = []int64{320, 360, 414, 480, 600, 639, 641, 700, 767, 769, 800,
 
 // TestPages checks every page of the app at 1280 and 375 CSS pixels wide,
 // each in a fresh tab: the demo flow (landing page → Authorize → results →
-// next page → another workspace), the 400, 404 and 405 pages, and the
+// next page → another workspace), /scopes with the token the flow got (a
+// search, and its 400 page), the 400, 404 and 405 pages, and the
 // results page of a failed token request, served by a second app whose
 // Bitbucket refuses connections. On every page: what it shows, an axe-core
 // audit, the focus ring of every Tab stop, nothing outside code blocks past
@@ -85,6 +86,7 @@ func TestPages(t *testing.T) {
 		t.Run(vp.name, func(t *testing.T) {
 			j := newJourney(t, browserCtx, vp, base, axeSource)
 			j.demoFlow()
+			j.scopesPage()
 			j.errorPages()
 			j.tokenFailure(failing)
 			// Late events (a CSP report is asynchronous) still count.
