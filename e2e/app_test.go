@@ -5,10 +5,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,11 +39,17 @@ func buildApp(ctx context.Context, t *testing.T) string {
 	return bin
 }
 
+// app is a running app: its base URL, and its log (stderr, slog's text
+// format), which the test can watch.
+type app struct {
+	URL string
+	log *syncBuffer
+}
+
 // startApp starts the built app on a free port with the arguments and the
-// extra environment variables, and returns its base URL. It stops the app
-// (SIGTERM) when the test ends, and fails the test unless the app then exits
-// with status 0.
-func startApp(ctx context.Context, t *testing.T, bin string, args []string, env ...string) string {
+// extra environment variables. It stops the app (SIGTERM) when the test
+// ends, and fails the test unless the app then exits with status 0.
+func startApp(ctx context.Context, t *testing.T, bin string, args []string, env ...string) *app {
 	t.Helper()
 	// An empty working directory: no .env and no config.json to read.
 	work := t.TempDir()
@@ -95,7 +104,7 @@ func startApp(ctx context.Context, t *testing.T, bin string, args []string, env 
 	select {
 	case u := <-urls:
 		t.Logf("app serving on %s", u)
-		return u
+		return &app{URL: u, log: &stderr}
 	case err := <-exited:
 		stopped = true
 		t.Fatalf("start the app: it exited before serving (%v); its log:\n%s", err, stderr.String())
@@ -104,7 +113,7 @@ func startApp(ctx context.Context, t *testing.T, bin string, args []string, env 
 	case <-ctx.Done():
 		t.Fatalf("start the app: %v", ctx.Err())
 	}
-	return ""
+	return nil
 }
 
 // appEnv is the environment without anything that configures the app, and
@@ -155,3 +164,84 @@ func closedPortURL(t *testing.T) string {
 	}
 	return "http://" + addr
 }
+
+// logLine is one line of the app's log, split into its fields: msg, level,
+// status, path, and the others each line has.
+type logLine map[string]string
+
+func (l logLine) String() string {
+	keys := slices.Sorted(maps.Keys(l))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if k != "time" && k != "duration" {
+			parts = append(parts, k+"="+strconv.Quote(l[k]))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// parseLogLine splits a line of slog's text format: key=value pairs, a value
+// in double quotes (Go syntax) when it holds a space, a quote or an equals
+// sign.
+func parseLogLine(line string) logLine {
+	f := logLine{}
+	for {
+		line = strings.TrimLeft(line, " ")
+		key, rest, ok := strings.Cut(line, "=")
+		if !ok || key == "" {
+			return f
+		}
+		var value string
+		if q, err := strconv.QuotedPrefix(rest); err == nil {
+			value, _ = strconv.Unquote(q)
+			line = rest[len(q):]
+		} else {
+			value, line, _ = strings.Cut(rest, " ")
+		}
+		f[key] = value
+	}
+}
+
+// logMark is the number of complete lines in the app's log: linesSince and
+// waitLog read what comes after it.
+func (a *app) logMark() int {
+	return len(a.completeLines())
+}
+
+func (a *app) completeLines() []string {
+	s := a.log.String()
+	s = s[:strings.LastIndexByte(s, '\n')+1] // a line still being written waits
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+// linesSince returns the lines logged after the mark that match.
+func (a *app) linesSince(mark int, match func(logLine) bool) []logLine {
+	var out []logLine
+	lines := a.completeLines()
+	for _, l := range lines[min(mark, len(lines)):] {
+		if f := parseLogLine(l); match(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// waitLog waits up to timeout for n lines that match after the mark, and
+// returns those that came.
+func (a *app) waitLog(ctx context.Context, mark, n int, timeout time.Duration, match func(logLine) bool) []logLine {
+	deadline := time.Now().Add(timeout)
+	for {
+		got := a.linesSince(mark, match)
+		if len(got) >= n || time.Now().After(deadline) || ctx.Err() != nil {
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// callbackLine matches the log lines about a request for /oauth-callback:
+// the request log's line, or the line of a refusal.
+func callbackLine(l logLine) bool { return l["path"] == "/oauth-callback" }

@@ -38,10 +38,10 @@ func findBrowser(t *testing.T) string {
 	return ""
 }
 
-// startBrowser starts headless Chromium with a fresh profile and returns a
-// context for it; every chromedp.NewContext made from it is a new tab.
-// Cancelling ctx stops the browser.
-func startBrowser(ctx context.Context, t *testing.T, path string) context.Context {
+// startBrowser starts headless Chromium with a fresh profile and the extra
+// options, and returns a context for it; every chromedp.NewContext made from
+// it is a new tab. Cancelling ctx stops the browser.
+func startBrowser(ctx context.Context, t *testing.T, path string, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -60,6 +60,7 @@ func startBrowser(ctx context.Context, t *testing.T, path string) context.Contex
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
@@ -81,11 +82,12 @@ document.addEventListener('securitypolicyviolation', e => {
   window.__cspViolations.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber);
 });`
 
-// openTab opens a new tab with a recorder listening to it, the Audits domain
+// openTab opens a new tab, or attaches to the one the options name
+// (chromedp.WithTargetID), with a recorder listening to it, the Audits domain
 // enabled (for CSP issues) and the violation hook installed.
-func openTab(browserCtx context.Context, t *testing.T) (context.Context, *recorder) {
+func openTab(browserCtx context.Context, t *testing.T, opts ...chromedp.ContextOption) (context.Context, *recorder) {
 	t.Helper()
-	tab, cancel := chromedp.NewContext(browserCtx)
+	tab, cancel := chromedp.NewContext(browserCtx, opts...)
 	t.Cleanup(cancel)
 	rec := newRecorder()
 	if err := chromedp.Listen(tab, rec.handle); err != nil {
@@ -215,7 +217,19 @@ func (r *recorder) handle(ev any) {
 			}
 			r.problems = append(r.problems, msg)
 		} else {
-			r.notes = append(r.notes, "DevTools issue: "+string(ev.Issue.Code))
+			note := "DevTools issue: " + string(ev.Issue.Code)
+			if d := ev.Issue.Details; d != nil && d.GenericIssueDetails != nil {
+				g := d.GenericIssueDetails
+				note += fmt.Sprintf(" (%s", g.ErrorType)
+				if g.ViolatingNodeAttribute != "" {
+					note += ", attribute " + g.ViolatingNodeAttribute
+				}
+				if g.Request != nil && g.Request.RequestID != "" {
+					note += ", request " + string(g.Request.RequestID)
+				}
+				note += ")"
+			}
+			r.notes = append(r.notes, note)
 		}
 	}
 }

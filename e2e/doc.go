@@ -1,7 +1,7 @@
 // Package e2e is the end-to-end browser test of the sample app. It lives in a
 // module of its own, so that chromedp never becomes a dependency of the app.
 //
-// The test builds the app and starts it twice: in demo mode, and in
+// TestPages builds the app and starts it twice: in demo mode, and in
 // Bitbucket mode against a Bitbucket that refuses connections. It drives
 // headless Chromium, at 1280 and at 375 CSS pixels wide (a phone), through
 // every page: the landing page; the results page (first page, next page of
@@ -31,6 +31,33 @@
 // saves a full-page screenshot of every page at both widths in
 // screenshots/ (git-ignored), and one of a copy button after the copy.
 //
+// TestCrossSite checks that other websites cannot make the app call
+// Bitbucket (issue 16). It runs the app twice in Bitbucket mode, each
+// against a stand-in for Bitbucket (internal/standin, served with httptest)
+// that counts the calls it gets, and plays the other website with an
+// httptest server on another port:
+//
+//   - speculation rules on a page of another port (the same site) and of
+//     another site ask Chromium to prefetch, and to prerender, the results
+//     page at once, with no click. Chromium 156 does, with no flag, sending
+//     Sec-Purpose: prefetch (or prefetch;prerender) and Sec-Fetch-Site: none.
+//     The test waits for the app's refusal in its log, fails if no such
+//     request comes, and checks that Bitbucket got no call. The page opens
+//     in a tab that DevTools does not attach to: Chromium turns prerendering
+//     off in tabs that chromedp attaches to (PrerenderingDisabledByDevTools);
+//   - a click on another port's button opens the results page in a window,
+//     and the page's script navigates that window 20 times more: at most one
+//     page's worth of calls (the first navigation has the click's
+//     activation), the window ends on the confirmation page, checked like
+//     every page at both widths, and a click on its button runs the flow;
+//   - with the app served as http://app.test (Chromium maps the name to
+//     127.0.0.1 with --host-resolver-rules, and sends no Fetch Metadata to
+//     a plain-http name that is not loopback), an <img>, a <script> and an
+//     <iframe> on http://other.test load the results page and call nothing,
+//     before and after a person's visit, and so does a script's navigation
+//     to it; the person's click on Authorize runs the flow; the origin
+//     cookie is SameSite=Strict and HttpOnly; http://0.0.0.0:port/ gets 421.
+//
 // axe-core comes from npm: package.json and package-lock.json pin it, and
 // `npm ci` in this folder installs it in node_modules/ (git-ignored). The
 // test reads node_modules/axe-core/axe.min.js and evaluates it in each page
@@ -41,7 +68,7 @@
 //
 // Run it with `make e2e`, which installs Chromium (apt-get) and axe-core
 // (npm ci) first, or with `go test -count=1 -v ./...` from this folder.
-// Without Chromium or axe-core the test skips, unless the variable CI is set:
+// Without Chromium or axe-core the tests skip, unless the variable CI is set:
 // then it fails. E2E_CHROMIUM names another browser binary; E2E_AXE_REVIEW=1
 // (with -v) lists, one a line, what axe-core left for a person to review.
 package e2e
