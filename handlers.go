@@ -62,9 +62,11 @@ func handleLanding(pages *web.Renderer, origin string, view landingView) (http.H
 	if err != nil {
 		return nil, err
 	}
+	length := strconv.Itoa(len(page))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.SetOriginCookie(w, origin)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Length", length)
 		w.Write(page) //nolint:errcheck // nothing to do if the client went away
 	}), nil
 }

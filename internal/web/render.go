@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 )
 
@@ -62,6 +63,7 @@ func (rd *Renderer) Render(w http.ResponseWriter, status int, page, title string
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len())) // the length known: no chunked encoding
 	w.WriteHeader(status)
 	w.Write(buf.Bytes()) //nolint:errcheck // nothing to do if the client went away
 }
