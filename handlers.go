@@ -62,9 +62,9 @@ func handleLanding(pages *web.Renderer, origin string, view landingView) (http.H
 	if err != nil {
 		return nil, err
 	}
-	length := strconv.Itoa(len(page))
+	length, cookie := strconv.Itoa(len(page)), web.OriginCookieLine(origin)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		web.SetOriginCookie(w, origin)
+		w.Header().Add("Set-Cookie", cookie)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Length", length)
 		w.Write(page) //nolint:errcheck // nothing to do if the client went away
@@ -93,6 +93,7 @@ func handleCallback(client *bitbucket.Client, held *atomic.Pointer[oauth2.Token]
 	pages *web.Renderer, redact *redactor, logger *slog.Logger) http.Handler {
 	disc := &discovery{}
 	slots := make(chan struct{}, maxPagesAtOnce)
+	cookie := web.OriginCookieLine(origin)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store") // the page shows token details
 		if r.Method == http.MethodHead {
@@ -107,7 +108,7 @@ func handleCallback(client *bitbucket.Client, held *atomic.Pointer[oauth2.Token]
 			return
 		}
 		if !web.AskedByAPerson(r, origin) {
-			web.SetOriginCookie(w, origin) // nothing called on this page load: a button runs the flow
+			w.Header().Add("Set-Cookie", cookie) // nothing called on this page load: a button runs the flow
 			pages.Render(w, http.StatusOK, "confirm.html", "Run the flow?", q)
 			return
 		}

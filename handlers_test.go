@@ -632,11 +632,20 @@ func TestLogs(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	mustLoad(t, f, "/oauth-callback?page=2")
-	f.get("/nope")
+	for _, path := range []string{"/nope", "/healthcheck", "/static/style.css", "/static/nope.css"} {
+		f.get(path)
+	}
 	logs := f.logs.String()
+	// Successful health checks and static files are quiet; their failures are not.
+	for _, quiet := range []string{"path=/healthcheck", "path=/static/style.css"} {
+		if strings.Contains(logs, quiet) {
+			t.Errorf("the log has a line for %s, which succeeded:\n%s", quiet, logs)
+		}
+	}
 	for _, want := range []string{
 		`msg=request method=GET path=/oauth-callback status=200 duration=`,
 		`msg=request method=GET path=/nope status=404 duration=`,
+		`msg=request method=GET path=/static/nope.css status=404 duration=`,
 		`msg="upstream call" method=POST url=` + f.cfg.TokenURL,
 		`msg="upstream call" method=GET url="` + f.cfg.APIURL + `/repositories/bitbucket-demo?fields=`,
 		"status=200",

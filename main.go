@@ -218,7 +218,7 @@ func newServer(cfg config.Config, logger *slog.Logger, transport http.RoundTripp
 	h = web.Recovery(pages, logger, h)
 	h = web.CrossSiteCheck(pages, refusals, h)
 	h = web.HostCheck(cfg.AllowedHosts, pages, refusals, h)
-	h = web.RequestLog(logger, h)
+	h = web.RequestLog(logger, quietPath, h)
 	return h, nil
 }
 
@@ -251,6 +251,12 @@ func addRoutes(mux *http.ServeMux, landing, callback, scopes http.Handler, pages
 	get("/scopes", scopes)
 	get("/static/", handleStatic(sub(staticFiles, "static"), pages))
 	mux.Handle("/", handleNotFound(pages))
+}
+
+// quietPath reports the paths whose successful requests are not logged:
+// the health check and the static files (see web.RequestLog).
+func quietPath(path string) bool {
+	return path == "/healthcheck" || strings.HasPrefix(path, "/static/")
 }
 
 // formEncodingChanges reports whether golang.org/x/oauth2's form-encoding

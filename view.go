@@ -76,13 +76,13 @@ type resultsView struct {
 	NoWorkspace     bool // the token reaches no workspace
 	WorkspaceInfo   *workspaceView
 	Switch          []switchLink
-	Repos           []template.HTML // a row of the table each (see row)
+	Repos           template.HTML // the table's rows (see row)
 	ShowRepos       bool
 	PageLabel       string
 	PrevURL         string
 	NextURL         string
 	Clone           string
-	Exchanges       []template.HTML // a row of the table each
+	Exchanges       template.HTML // the table's rows
 	Notes           []string
 	Curl            []string
 	Exports         []string // demo mode: the demo consumer, so the commands run as shown
@@ -260,15 +260,17 @@ func date(t time.Time) string {
 
 func (v *resultsView) fillRepos(p repoPage, apiURL string, redact *redactor) {
 	values := p.Values[:min(len(p.Values), perPage)]
+	var rows strings.Builder
 	for _, r := range values {
 		name := html.EscapeString(redact.clip(r.Name, 100))
 		if link := safeLink(redact.clip(r.Links.HTML.Href, 2000)); link != "" {
 			name = `<a href="` + html.EscapeString(link) + `">` + name + `</a>`
 		}
 		vis := visibility(r.IsPrivate)
-		v.Repos = append(v.Repos, row(`<th scope="row">`+name+`</th>`, `<span class="tag `+vis+`">`+vis+`</span>`,
-			orDash(redact.clip(r.Language, 40)), html.EscapeString(date(r.UpdatedOn)), orDash(redact.clip(r.Description, 300))))
+		rows.WriteString(string(row(`<th scope="row">`+name+`</th>`, `<span class="tag `+vis+`">`+vis+`</span>`,
+			orDash(redact.clip(r.Language, 40)), html.EscapeString(date(r.UpdatedOn)), orDash(redact.clip(r.Description, 300)))))
 	}
+	v.Repos = template.HTML(rows.String())
 	v.PageLabel = pageLabel(p)
 	if p.Previous != "" { // without a page value that the app carries: the first page
 		v.PrevURL = resultsURL(v.Workspace, pageParam(redact.clip(p.Previous, 2000)))
@@ -295,6 +297,7 @@ func (v *resultsView) fillExchanges(cfg config.Config, exchanges []exchange) {
 	v.EncodingNote = formEncodingChanges(cfg)
 	seen := map[string]bool{}
 	rejected := false
+	var rows strings.Builder
 	for _, e := range exchanges {
 		step, status := "4", strconv.Itoa(e.Status)+" "+http.StatusText(e.Status)
 		if e.Method == http.MethodPost {
@@ -314,12 +317,13 @@ func (v *resultsView) fillExchanges(cfg config.Config, exchanges []exchange) {
 		if e.Status == 0 || e.Status >= 300 || e.Err != "" {
 			tr = `<tr class="failed">` + tr[len("<tr>"):]
 		}
-		v.Exchanges = append(v.Exchanges, tr)
+		rows.WriteString(string(tr))
 		if e.Method == http.MethodGet && !seen[e.URL] && !strings.HasSuffix(e.URL, "…") { // a clipped URL makes no command
 			seen[e.URL] = true
 			v.Curl = append(v.Curl, `curl -sS -H "Authorization: Bearer $BITBUCKET_ACCESS_TOKEN" `+shellQuote(e.URL))
 		}
 	}
+	v.Exchanges = template.HTML(rows.String())
 }
 
 // failures returns the steps that failed.

@@ -29,11 +29,20 @@ func SecurityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// securityHeaders are built once; each answer gets the same values (a
+// one-element slice: Header.Add on one of them allocates a new slice
+// rather than writing into this one).
+var securityHeaders = http.Header{
+	"Content-Security-Policy": {contentSecurityPolicy},
+	"X-Content-Type-Options":  {"nosniff"},
+	"Referrer-Policy":         {"no-referrer"},
+	"X-Frame-Options":         {"DENY"},
+}
+
 func setSecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
+	for name, values := range securityHeaders {
+		h[name] = values
+	}
 }
 
 // HostCheck serves only the host names config.HostAllowed lists (IP
@@ -144,9 +153,11 @@ func isSpeculative(h http.Header) bool {
 // set one of its own. HttpOnly keeps scripts from reading it.
 const OriginCookie = "bitbucket-sample-origin"
 
-// SetOriginCookie sets the origin cookie, with this run's value.
-func SetOriginCookie(w http.ResponseWriter, value string) {
-	http.SetCookie(w, &http.Cookie{Name: OriginCookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+// OriginCookieLine is the Set-Cookie header that sets the origin cookie
+// with this run's value. Handlers build it once, at start-up, and add it
+// to each answer that sets the cookie.
+func OriginCookieLine(value string) string {
+	return (&http.Cookie{Name: OriginCookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode}).String()
 }
 
 // AskedByAPerson reports whether a results page request comes from a person
@@ -204,10 +215,13 @@ func Recovery(pages *Renderer, logger *slog.Logger, next http.Handler) http.Hand
 	})
 }
 
-// RequestLog writes one structured line per request. It logs the path,
-// not the query, and no header: nothing a request carries is a secret here,
-// but a log is no place to start collecting them.
-func RequestLog(logger *slog.Logger, next http.Handler) http.Handler {
+// RequestLog writes one structured line per request, but none for a
+// request that succeeded on a quiet path (quiet reports which): a monitor
+// polls a health check every few seconds, and each page loads its style
+// sheet and script, lines that would bury those about the flow. It logs
+// the path, not the query, and no header: nothing a request carries is a
+// secret here, but a log is no place to start collecting them.
+func RequestLog(logger *slog.Logger, quiet func(path string) bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -217,6 +231,9 @@ func RequestLog(logger *slog.Logger, next http.Handler) http.Handler {
 		}
 		if sw.status == 0 {
 			sw.status = http.StatusOK
+		}
+		if sw.status < http.StatusBadRequest && quiet(r.URL.Path) {
+			return
 		}
 		logger.Info("request", "method", r.Method, "path", config.ClipShown(r.URL.Path), "status", sw.status,
 			"duration", time.Since(start).Round(time.Microsecond))

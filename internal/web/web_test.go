@@ -30,7 +30,7 @@ func pages(t *testing.T, logs io.Writer) *Renderer {
 func TestRecovery(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	h := RequestLog(logger, Recovery(pages(t, &logs), logger, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := RequestLog(logger, func(string) bool { return false }, Recovery(pages(t, &logs), logger, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/boom" {
 			panic("something broke")
 		}
