@@ -1,8 +1,10 @@
 package main
 
 import (
+	"maps"
 	"strings"
 	"testing"
+	"time"
 )
 
 // wrk 4.1.0's summaries, as it prints them.
@@ -134,5 +136,74 @@ func TestWrkVersion(t *testing.T) {
 		if got := wrkVersion(line); got != want {
 			t.Errorf("wrkVersion(%q) = %q, want %q", line, got, want)
 		}
+	}
+}
+
+func TestReport(t *testing.T) {
+	// clk 100 ticks a second: a tick is 10,000 µs. m is a wrk run of n
+	// requests that cost the server ticks ticks.
+	m := func(ticks int64, n int, perSec float64) measure {
+		return measure{ticks: ticks, wrk: wrkResult{Requests: n, PerSec: perSec}}
+	}
+	clean := map[string]map[string]measure{
+		"/healthcheck":    {appName: m(19, 20000, 4000), expressName: m(300, 15000, 3000), floorName: m(16, 20000, 4000)},
+		"/":               {appName: m(150, 20000, 4000), expressName: m(450, 10000, 2000), floorName: m(100, 20000, 4000)},
+		"/oauth-callback": {appName: m(440, 4000, 800), expressName: m(460, 2000, 400), floorName: m(160, 4000, 800)},
+	}
+	withErrors := map[string]map[string]measure{}
+	for route, byServer := range clean {
+		withErrors[route] = maps.Clone(byServer)
+	}
+	broken := withErrors["/oauth-callback"][floorName]
+	broken.wrk.Non2xx = 12
+	withErrors["/oauth-callback"][floorName] = broken
+	noFloor := map[string]map[string]measure{}
+	for route, byServer := range clean {
+		noFloor[route] = map[string]measure{appName: byServer[appName], expressName: byServer[expressName]}
+	}
+	orders := map[string][]string{
+		"/healthcheck":    {appName, expressName, floorName},
+		"/":               {expressName, floorName, appName},
+		"/oauth-callback": {floorName, appName, expressName},
+	}
+
+	for _, c := range []struct {
+		name    string
+		results map[string]map[string]measure
+		ok      bool
+		want    []string // lines or parts of lines the report holds
+	}{
+		{name: "clean", results: clean, ok: true, want: []string{
+			"| Route | App CPU µs/request | Express CPU µs/request | Express/app | Bare Go CPU µs/request | App/bare Go | " +
+				"Requests/s (app / Express / bare Go) | Errors (app / Express / bare Go) |\n",
+			"| `/healthcheck` | 9.5 | 200 | 21.1× | 8.0 | 1.2× | 4,000 / 3,000 / 4,000 | 0 / 0 / 0 |\n",
+			"| `/` | 75 | 450 | 6.0× | 50 | 1.5× | 4,000 / 2,000 / 4,000 | 0 / 0 / 0 |\n",
+			"| `/oauth-callback` | 1,100 | 2,300 | 2.1× | 400 | 2.8× | 800 / 400 / 800 | 0 / 0 / 0 |\n",
+			"Bare Go is the floor: bench/cmd/floor",
+			"of the app's sizes (12,345 and 23,456 bytes",
+			"in this order: `/healthcheck` app, Express, bare Go; `/` Express, bare Go, app; `/oauth-callback` bare Go, app, Express.",
+		}},
+		{name: "the floor failed", results: withErrors, ok: false, want: []string{
+			"| `/oauth-callback` | 1,100 | 2,300 | 2.1× | 400 | 2.8× | 800 / 400 / 800 | 0 / 0 / 12 non-2xx/3xx |\n",
+		}},
+		{name: "no floor figures", results: noFloor, ok: true, want: []string{
+			"| `/oauth-callback` | 1,100 | 2,300 | 2.1× | n/a | n/a | 800 / 400 / 0 | 0 / 0 / 0 |\n",
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b strings.Builder
+			o := options{cmdline: "bench/compare.sh", threads: 2, connections: 32, duration: 5 * time.Second,
+				latency: 20 * time.Millisecond, warmup: 50, pages: 20}
+			ok := report(&b, o, time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), machineInfo{}, 100, "getconf CLK_TCK",
+				c.results, orders, pageSizes{landing: 12345, results: 23456}, nil, nil)
+			if ok != c.ok {
+				t.Errorf("report returned %v, want %v", ok, c.ok)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("the report lacks %q; it is:\n%s", w, b.String())
+				}
+			}
+		})
 	}
 }

@@ -1,14 +1,15 @@
 // Command compare measures the app against a Node/Express replica of the
-// original sample, side by side, in one run on loopback, and prints one
-// Markdown table for docs/performance.md: the CPU each server spends on a
-// request of each route, and the bytes a results page reads from
-// Bitbucket's API.
+// original sample, and against a bare Go floor, side by side, in one run
+// on loopback, and prints Markdown tables for docs/performance.md: the CPU
+// each server spends on a request of each route, and the bytes a results
+// page reads from Bitbucket's API.
 //
 // Run it through bench/compare.sh (make compare), which installs wrk when
 // missing, copies the replica to a temporary directory and runs npm ci
-// there. The command itself:
+// there. The command itself, from bench/:
 //
-//  1. builds the app from the repository root (or takes -bin);
+//  1. builds the app from the repository root (or takes -bin), and the
+//     floor (bench/cmd/floor) from the bench module;
 //  2. starts one stand-in for Bitbucket (internal/standin) in this
 //     process, answering every request after -latency, with the demo
 //     consumer and no request recording;
@@ -16,27 +17,33 @@
 //     and the replica (node app.js, with the same environment and a PORT of
 //     its own), both pointed at that stand-in;
 //  4. warms both up with -warmup requests a route, not counted;
-//  5. for /healthcheck, / and /oauth-callback in turn, loads each server
-//     with wrk -t -c -d, the app and the replica one after the other (the
-//     one that goes first alternates by route), and divides the server
-//     process's CPU time over its wrk run (utime + stime from
-//     /proc/PID/stat) by the requests wrk completed;
-//  6. counts the API body bytes a results page reads: the stand-in's
+//  5. measures the app's landing and results pages (one GET each), then
+//     starts the floor with the same environment and those two sizes, and
+//     warms it up the same way;
+//  6. for /healthcheck, / and /oauth-callback in turn, loads each server
+//     with wrk -t -c -d, one after the other (the order rotates by route,
+//     so that each goes first once), and divides the server process's CPU
+//     time over its wrk run (utime + stime from /proc/PID/stat) by the
+//     requests wrk completed;
+//  7. counts the API body bytes a results page reads: the stand-in's
 //     BodyBytes over -pages sequential warm loads of the app's
 //     /oauth-callback, the same two API calls made without fields= (as the
 //     app made them before it asked for fields), and the replica's pages;
-//  7. prints the tables and stops everything it started, also on Ctrl+C.
+//  8. prints the tables and stops everything it started, also on Ctrl+C.
 //
 // The app keeps its token across pages and makes its two API calls
 // concurrently, asking only for the fields it shows: that is its design.
 // The replica asks for a new token on every /oauth-callback and makes the
-// calls one after the other without fields=: that is the original's. Both
-// run against the same stand-in at the same latency; the stand-in's own
-// CPU and wrk's are counted for neither.
+// calls one after the other without fields=: that is the original's. The
+// floor makes the app's calls the app's way and serves prebuilt pages of
+// the app's sizes, and does nothing else: the least any Go server doing the
+// same I/O can cost, so that the table shows what the app's own work adds.
+// All three run against the same stand-in at the same latency; the
+// stand-in's own CPU and wrk's are counted for none.
 //
 // It exits 1 with a message when a tool or the replica's dependencies are
 // missing or a server fails to start or exits, and 1 after the tables when
-// any request failed (the errors columns say which). Linux only: it reads
+// any request failed (the errors column says which). Linux only: it reads
 // /proc.
 package main
 
@@ -68,7 +75,7 @@ import (
 )
 
 // workspace is the stand-in's demo workspace with three pages of
-// repositories, which both servers show.
+// repositories, which the servers show.
 const workspace = "bitbucket-demo"
 
 // routes are loaded in this order.
@@ -149,7 +156,7 @@ func (o options) check() error {
 	return nil
 }
 
-// server is the app or the replica, running.
+// server is the app, the replica or the floor, running.
 type server struct {
 	name  string // as in the table's headings
 	url   string // base URL
@@ -232,8 +239,13 @@ func run(ctx context.Context, o options, out, progress io.Writer) (bool, error) 
 			return false, err
 		}
 	}
+	floorBin := filepath.Join(tmp, "floor")
+	fmt.Fprintf(progress, "building the floor (bench/cmd/floor)\n")
+	if err := buildFloor(ctx, floorBin); err != nil {
+		return false, err
+	}
 
-	// One stand-in for both servers.
+	// One stand-in for all three servers.
 	bb := standin.New(standin.Options{Key: standin.DemoKey, Secret: standin.DemoSecret, NoRecord: true})
 	bb.SetLatency(o.latency)
 	base, stopStandin, err := bb.Start()
@@ -268,15 +280,8 @@ func run(ctx context.Context, o options, out, progress io.Writer) (bool, error) 
 	fmt.Fprintf(progress, "Express replica: %s (pid %d)\n", ex.url, ex.pid())
 
 	servers := []*server{
-		{name: "app", url: app.URL, pid: app.Pid(), log: appLog, alive: func() error {
-			select {
-			case <-app.Exited():
-				return fmt.Errorf("the app has exited; its log:\n%s", appLog)
-			default:
-				return nil
-			}
-		}},
-		{name: "Express", url: ex.url, pid: ex.pid(), log: ex.log, alive: ex.alive},
+		{name: appName, url: app.URL, pid: app.Pid(), log: appLog, alive: exited("the app", app, appLog)},
+		{name: expressName, url: ex.url, pid: ex.pid(), log: ex.log, alive: ex.alive},
 	}
 
 	// Warm-up, not counted: the app's token, kept-alive connections to
@@ -290,15 +295,39 @@ func run(ctx context.Context, o options, out, progress io.Writer) (bool, error) 
 		}
 	}
 
-	// The CPU a request costs, route by route.
-	results := map[string]map[string]measure{}
-	firsts := map[string]string{}
-	for i, route := range routes {
-		order := slices.Clone(servers)
-		if i%2 == 1 {
-			slices.Reverse(order)
+	// The floor, serving pages of the app's sizes, warmed up the same way.
+	sizes, err := measureSizes(ctx, client, app.URL)
+	if err != nil {
+		return false, err
+	}
+	floorLog := &tail{max: 8 << 10}
+	startCtx, cancelStart = context.WithTimeout(ctx, 30*time.Second)
+	fl, err := sampleapp.Start(startCtx, sampleapp.Options{Bin: floorBin, Dir: appDir, Env: sizes.env(env), Stderr: floorLog})
+	cancelStart()
+	if err != nil {
+		return false, fmt.Errorf("the floor (bench/cmd/floor) failed to start: %w; its log:\n%s", err, floorLog)
+	}
+	defer fl.Stop(5 * time.Second) //nolint:errcheck // it may have exited on Ctrl+C already
+	fmt.Fprintf(progress, "bare Go floor: %s (pid %d), pages of %d and %d bytes\n", fl.URL, fl.Pid(), sizes.landing, sizes.results)
+	floor := &server{name: floorName, url: fl.URL, pid: fl.Pid(), log: floorLog, alive: exited("the floor", fl, floorLog)}
+	servers = append(servers, floor)
+	for _, route := range routes {
+		fmt.Fprintf(progress, "warming up %s %s: %d requests\n", floor.name, route, o.warmup)
+		if err := warmUp(ctx, client, floor, route, o.warmup); err != nil {
+			return false, err
 		}
-		firsts[route] = order[0].name
+	}
+
+	// The CPU a request costs, route by route.
+	// The order rotates by route, so that each server goes first once.
+	results := map[string]map[string]measure{}
+	orders := map[string][]string{}
+	for i, route := range routes {
+		k := i % len(servers)
+		order := slices.Concat(servers[k:], servers[:k])
+		for _, s := range order {
+			orders[route] = append(orders[route], s.name)
+		}
 		results[route] = map[string]measure{}
 		for _, s := range order {
 			if err := s.alive(); err != nil {
@@ -319,7 +348,7 @@ func run(ctx context.Context, o options, out, progress io.Writer) (bool, error) 
 			}
 			results[route][s.name] = measure{wrk: r, ticks: after - before}
 			// wrk leaves up to -c requests in flight when it stops: let
-			// them finish before the other server runs.
+			// them finish before the next server runs.
 			if err := quiesce(ctx, bb, o.latency); err != nil {
 				return false, err
 			}
@@ -351,7 +380,7 @@ func run(ctx context.Context, o options, out, progress io.Writer) (bool, error) 
 	if o.expressFrom != "" {
 		info.express = strings.Replace(info.express, o.express, "a copy of "+o.expressFrom, 1)
 	}
-	ok := report(out, o, started, info, clk, clkSource, results, firsts, rows, servers)
+	ok := report(out, o, started, info, clk, clkSource, results, orders, sizes, rows, servers)
 	return ok, nil
 }
 

@@ -12,38 +12,48 @@ import (
 // report prints the header and the two tables, Markdown ready for
 // docs/performance.md. It returns false when any request failed.
 func report(w io.Writer, o options, started time.Time, m machineInfo, clk int64, clkSource string,
-	results map[string]map[string]measure, firsts map[string]string, rows []bytesRow, servers []*server) bool {
+	results map[string]map[string]measure, orders map[string][]string, sizes pageSizes, rows []bytesRow, servers []*server) bool {
 	ok := true
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 
 	p("Command: `%s`  \n", o.cmdline)
 	p("Date: %s  \n", started.Format("2006-01-02 15:04 MST"))
 	p("Machine: %s CPUs (nproc), %s; %s; node %s; %s; %s  \n", m.nproc, m.cpu, m.goVersion, m.node, m.wrk, m.load)
-	p("App: %s; Express replica: %s  \n", m.app, m.express)
-	p("Load: one stand-in for Bitbucket on 127.0.0.1 answering every request after %v (demo consumer, workspace %s) for both; "+
+	p("App: %s; Express replica: %s; bare Go: bench/cmd/floor  \n", m.app, m.express)
+	p("Load: one stand-in for Bitbucket on 127.0.0.1 answering every request after %v (demo consumer, workspace %s) for all three; "+
 		"`wrk -t%d -c%d -d%s` per route and server after %d warm-up requests each, not counted\n\n",
 		o.latency, workspace, o.threads, o.connections, wrkDuration(o.duration), o.warmup)
 
-	p("| Route | App CPU µs/request | Express CPU µs/request | Express/app | App requests/s | Express requests/s | App errors | Express errors |\n")
-	p("|---|--:|--:|--:|--:|--:|---|---|\n")
+	p("| Route | App CPU µs/request | Express CPU µs/request | Express/app | Bare Go CPU µs/request | App/bare Go | " +
+		"Requests/s (app / Express / bare Go) | Errors (app / Express / bare Go) |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, route := range routes {
-		a, e := results[route]["app"], results[route]["Express"]
-		ua, ue := perRequest(a, clk), perRequest(e, clk)
-		p("| `%s` | %s | %s | %s | %s | %s | %s | %s |\n", route, micro(ua), micro(ue), ratio(ue, ua),
-			rate(a.wrk.PerSec), rate(e.wrk.PerSec), a.wrk.Errors(), e.wrk.Errors())
-		if a.wrk.Non2xx+a.wrk.SocketErrors()+e.wrk.Non2xx+e.wrk.SocketErrors() > 0 {
-			ok = false
+		a, e, f := results[route][appName], results[route][expressName], results[route][floorName]
+		ua, ue, uf := perRequest(a, clk), perRequest(e, clk), perRequest(f, clk)
+		p("| `%s` | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s |\n", route, micro(ua), micro(ue), ratio(ue, ua),
+			micro(uf), ratio(ua, uf), rate(a.wrk.PerSec), rate(e.wrk.PerSec), rate(f.wrk.PerSec),
+			a.wrk.Errors(), e.wrk.Errors(), f.wrk.Errors())
+		for _, m := range []measure{a, e, f} {
+			if m.wrk.Non2xx+m.wrk.SocketErrors() > 0 {
+				ok = false
+			}
 		}
 	}
 	p("\n")
+	p("Bare Go is the floor: bench/cmd/floor, a net/http server with the standard library only that makes the app's two API calls "+
+		"on `/oauth-callback` (the same `fields=`, concurrently, one token kept, 8 pages at a time) and serves prebuilt pages "+
+		"of the app's sizes (%s and %s bytes, measured on the app after its warm-up), and does nothing else: "+
+		"no templates, no JSON decoding, no logging, no middleware. It is the least any Go server doing the same I/O costs "+
+		"on this machine; App/bare Go is how much the app's own work adds to it.  \n",
+		thousands(int64(sizes.landing)), thousands(int64(sizes.results)))
 	p("CPU: the server process's user + system time over its own wrk run (/proc/PID/stat, %d ticks a second, %s), "+
-		"divided by the requests wrk completed; the stand-in and wrk share the machine's CPUs and are counted for neither. "+
-		"The app and the replica ran one after the other on each route, ", clk, clkSource)
+		"divided by the requests wrk completed; the stand-in and wrk share the machine's CPUs and are counted for none. "+
+		"The servers ran one after the other on each route, in this order: ", clk, clkSource)
 	var order []string
 	for _, route := range routes {
-		order = append(order, fmt.Sprintf("%s first on `%s`", firsts[route], route))
+		order = append(order, fmt.Sprintf("`%s` %s", route, strings.Join(orders[route], ", ")))
 	}
-	p("%s.  \n", strings.Join(order, ", "))
+	p("%s.  \n", strings.Join(order, "; "))
 	p("`/oauth-callback`: the app keeps one token across pages (its design: this run's pages reuse the token of the warm-up) "+
 		"and makes its two API calls concurrently, with `fields=`; "+
 		"the replica asks for a new token on every page (the original's design), then makes the two calls one after the other, "+
