@@ -55,7 +55,7 @@ bench:
 load:
 	cd bench && $(GO) run ./cmd/loadtest $(LOAD_FLAGS)
 
-## compare: the app against a Node/Express replica of the original sample, both against one stand-in at 20 ms a request: CPU µs per request by route (wrk -t2 -c32 -d5s each), requests/s, errors, and the Bitbucket bytes a results page reads, as Markdown tables (installs wrk with apt-get when missing, the replica's express with npm ci in a temporary copy; COMPARE_FLAGS passes flags such as -d 10s)
+## compare: the app against a Node/Express replica of the original sample and a bare Go floor (bench/cmd/floor: the same API calls, nothing else), all against one stand-in at 20 ms a request: CPU µs per request by route (wrk -t2 -c32 -d5s each), requests/s, errors, and the Bitbucket bytes a results page reads, as Markdown tables (installs wrk with apt-get when missing, the replica's express with npm ci in a temporary copy; COMPARE_FLAGS passes flags such as -d 10s)
 compare:
 	@GO=$(GO) bench/compare.sh $(COMPARE_FLAGS)
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# compare.sh: the app against a Node/Express replica of the original sample,
-# side by side, against the same stand-in for Bitbucket, on loopback; prints
-# one Markdown table (CPU per request by route, requests/s, errors) and the
-# Bitbucket bytes a results page reads. `make compare` runs it from the
-# repository root; arguments go to the Go program (bench/cmd/compare), such
-# as -d 10s -c 64 -latency 50ms; -h lists them.
+# compare.sh: the app against a Node/Express replica of the original sample
+# and against a bare Go floor (bench/cmd/floor: the app's API calls and page
+# sizes, nothing else), side by side, against the same stand-in for
+# Bitbucket, on loopback; prints one Markdown table (CPU per request by
+# route, requests/s, errors) and the Bitbucket bytes a results page reads.
+# `make compare` runs it from the repository root; arguments go to the Go
+# program (bench/cmd/compare), such as -d 10s -c 64 -latency 50ms; -h lists
+# them.
 #
 # It needs wrk (installed with apt-get when missing), Go, node and npm. It
 # copies the replica to a temporary directory and runs npm ci there, so the
@@ -62,7 +64,7 @@ cleanup() {
 }
 trap cleanup EXIT
 # On Ctrl+C or SIGTERM, pass SIGTERM on to the Go program, which stops
-# the app, node, wrk and the stand-in, then exit.
+# the app, node, the floor, wrk and the stand-in, then exit.
 trap 'trap - INT TERM; echo "compare.sh: interrupted, stopping" >&2; exit 130' INT TERM
 
 echo "npm ci in a copy of $express" >&2
@@ -76,8 +78,9 @@ echo "building bench/cmd/compare" >&2
 
 cmdline=bench/compare.sh
 [ $# -eq 0 ] || cmdline="$cmdline$(printf ' %q' "$@")"
-# From bench/, so that the Go program finds the app's source above it. In
-# the background, so that the traps run as soon as a signal comes.
+# From bench/, so that the Go program finds the app's source above it and
+# builds the floor from this module. In the background, so that the traps
+# run as soon as a signal comes.
 (cd "$bench" && exec "$tmp/compare" -express "$tmp/express" -express-from "$express" -cmdline "$cmdline" "$@") &
 pid=$!
 status=0
