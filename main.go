@@ -54,6 +54,7 @@ import (
 	"bitbucket-client-credentials-sample/bitbucket"
 	"bitbucket-client-credentials-sample/internal/config"
 	"bitbucket-client-credentials-sample/internal/explain"
+	"bitbucket-client-credentials-sample/internal/scopes"
 	"bitbucket-client-credentials-sample/internal/standin"
 	"bitbucket-client-credentials-sample/internal/web"
 )
@@ -209,6 +210,10 @@ func newServer(cfg config.Config, logger *slog.Logger, transport http.RoundTripp
 		return nil, err
 	}
 	var held atomic.Pointer[oauth2.Token] // the last token a results page used, for /scopes
+	// The table of the API's operations and their scopes (internal/scopes)
+	// is parsed on first use: use it now, so that the first results page,
+	// which counts what its token reaches, does not wait for it.
+	scopes.Operations()
 
 	mux := http.NewServeMux()
 	addRoutes(mux, landing, handleCallback(client, &held, origin, cfg, pages, redact, logger), handleScopes(&held, pages), pages)

@@ -2,8 +2,10 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -45,6 +47,14 @@ func NewRenderer(files fs.FS, site any, logger *slog.Logger) (*Renderer, error) 
 		t, err := template.ParseFS(files, "layout.html", page)
 		if err != nil {
 			return nil, fmt.Errorf("parsing %s: %w", page, err)
+		}
+		// html/template escapes a template (works out, for each value, the
+		// context it lands in) on its first execution: do it now, so that
+		// an escaping error stops the start-up and the first request pays
+		// nothing. Without data the execution itself may fail; only an
+		// escaping error (*template.Error) matters here.
+		if err := t.ExecuteTemplate(io.Discard, "layout", pageData{}); errors.As(err, new(*template.Error)) {
+			return nil, fmt.Errorf("escaping %s: %w", page, err)
 		}
 		rd.pages[page] = t
 	}

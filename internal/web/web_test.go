@@ -64,3 +64,27 @@ func TestRenderErrorIsA500(t *testing.T) {
 		t.Errorf("status %d, log %q; want 500 and a log line", rec.Code, logs.String())
 	}
 }
+
+// TestEscapingErrorsStopTheStartUp: a page html/template cannot escape is an
+// error of NewRenderer, at start-up, not a 500 on the first request for it.
+func TestEscapingErrorsStopTheStartUp(t *testing.T) {
+	layout := `{{define "layout"}}<title>{{.Title}}</title>{{template "content" .}}{{end}}`
+	for _, tt := range []struct {
+		name, page, wantErr string
+	}{
+		{"escapes", `{{define "content"}}<a href="{{.Page}}">{{.Status}}</a>{{end}}`, ""},
+		{"fails without data but escapes", `{{define "content"}}{{.Page.Missing}}{{end}}`, ""},
+		{"branches end in different contexts", `{{define "content"}}{{if .Page}}<a href="{{end}}x">{{end}}`, "escaping page.html"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			files := fstest.MapFS{"layout.html": {Data: []byte(layout)}, "page.html": {Data: []byte(tt.page)}}
+			_, err := NewRenderer(files, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("NewRenderer: %v, want no error", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("NewRenderer: %v, want an error with %q", err, tt.wantErr)
+			}
+		})
+	}
+}
