@@ -632,12 +632,12 @@ func TestLogs(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	mustLoad(t, f, "/oauth-callback?page=2")
-	for _, path := range []string{"/nope", "/healthcheck", "/static/style.css", "/static/nope.css"} {
+	for _, path := range []string{"/nope", "/", "/healthcheck", "/static/style.css", "/static/nope.css"} {
 		f.get(path)
 	}
 	logs := f.logs.String()
-	// Successful health checks and static files are quiet; their failures are not.
-	for _, quiet := range []string{"path=/healthcheck", "path=/static/style.css"} {
+	// The landing page, health checks and static files are quiet when they succeed; not when they fail.
+	for _, quiet := range []string{"path=/ ", "path=/healthcheck", "path=/static/style.css"} {
 		if strings.Contains(logs, quiet) {
 			t.Errorf("the log has a line for %s, which succeeded:\n%s", quiet, logs)
 		}

@@ -258,10 +258,11 @@ func addRoutes(mux *http.ServeMux, landing, callback, scopes http.Handler, pages
 	mux.Handle("/", handleNotFound(pages))
 }
 
-// quietPath reports the paths whose successful requests are not logged:
-// the health check and the static files (see web.RequestLog).
+// quietPath reports the paths whose successful requests are not logged
+// (see web.RequestLog): those that only send what the app prepared at
+// start-up, the landing page, the health check and the static files.
 func quietPath(path string) bool {
-	return path == "/healthcheck" || strings.HasPrefix(path, "/static/")
+	return path == "/" || path == "/healthcheck" || strings.HasPrefix(path, "/static/")
 }
 
 // formEncodingChanges reports whether golang.org/x/oauth2's form-encoding

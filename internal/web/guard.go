@@ -218,7 +218,8 @@ func Recovery(pages *Renderer, logger *slog.Logger, next http.Handler) http.Hand
 // RequestLog writes one structured line per request, but none for a
 // request that succeeded on a quiet path (quiet reports which): a monitor
 // polls a health check every few seconds, and each page loads its style
-// sheet and script, lines that would bury those about the flow. It logs
+// sheet and script, lines that would bury those about the flow (and each
+// costs a write to the terminal). It logs
 // the path, not the query, and no header: nothing a request carries is a
 // secret here, but a log is no place to start collecting them.
 func RequestLog(logger *slog.Logger, quiet func(path string) bool, next http.Handler) http.Handler {
