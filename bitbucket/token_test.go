@@ -28,8 +28,8 @@ func TestTokenIsCachedAndRenewedBeforeExpiry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if first.Type() != "Bearer" || first.Expiry.Sub(time.Now()) != 7200*time.Second {
-			t.Errorf("token type %q, expires in %v; want Bearer, 2h", first.Type(), first.Expiry.Sub(time.Now()))
+		if first.Type() != "Bearer" || time.Until(first.Expiry) != 7200*time.Second {
+			t.Errorf("token type %q, expires in %v; want Bearer, 2h", first.Type(), time.Until(first.Expiry))
 		}
 		time.Sleep(7200*time.Second - time.Minute - time.Second) // just before the renewal margin
 		if tok, _ := tokens.TokenContext(t.Context()); tok != first || f.tokenRequests() != 1 {
@@ -71,7 +71,7 @@ func TestTokenLifetime(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := tok.Expiry.Sub(time.Now()); got != tt.life {
+				if got := time.Until(tok.Expiry); got != tt.life {
 					t.Errorf("lives %v, want %v", got, tt.life)
 				}
 				time.Sleep(tt.renewedAt - time.Second)
