@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -83,6 +84,10 @@ func checkRoutes(t *testing.T, get func(string) response, do func(method, path s
 					t.Errorf("header %s = %q, want %q", k, got, v)
 				}
 			}
+			// Every page's length is known before it is sent: no chunked encoding.
+			if cl := r.header.Get("Content-Length"); tt.method == "GET" && cl != strconv.Itoa(len(r.body)) {
+				t.Errorf("Content-Length %q for a body of %d bytes", cl, len(r.body))
+			}
 			checkSecurityHeaders(t, r.header)
 		})
 	}
@@ -104,6 +109,9 @@ func checkSecurityHeaders(t *testing.T, h http.Header) {
 	}
 	if got := h.Get("Referrer-Policy"); got != "no-referrer" {
 		t.Errorf("Referrer-Policy = %q", got)
+	}
+	if got := h.Get("X-Frame-Options"); got != "DENY" {
+		t.Errorf("X-Frame-Options = %q", got)
 	}
 }
 
@@ -632,12 +640,14 @@ func TestLogs(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, withWorkspace("bitbucket-demo"))
 	mustLoad(t, f, "/oauth-callback?page=2")
-	for _, path := range []string{"/nope", "/", "/healthcheck", "/static/style.css", "/static/nope.css"} {
+	for _, path := range []string{"/nope", "/", "/healthcheck", "/static/style.css", "/static/nope.css", "/static/../oauth-callback"} {
 		f.get(path)
 	}
+	f.do(http.MethodPost, "/")
 	logs := f.logs.String()
-	// The landing page, health checks and static files are quiet when they succeed; not when they fail.
-	for _, quiet := range []string{"path=/ ", "path=/healthcheck", "path=/static/style.css"} {
+	// The landing page, health checks and static files are quiet when they
+	// succeed; not when they fail or redirect.
+	for _, quiet := range []string{"method=GET path=/ ", "path=/healthcheck", "path=/static/style.css"} {
 		if strings.Contains(logs, quiet) {
 			t.Errorf("the log has a line for %s, which succeeded:\n%s", quiet, logs)
 		}
@@ -646,6 +656,8 @@ func TestLogs(t *testing.T) {
 		`msg=request method=GET path=/oauth-callback status=200 duration=`,
 		`msg=request method=GET path=/nope status=404 duration=`,
 		`msg=request method=GET path=/static/nope.css status=404 duration=`,
+		`msg=request method=GET path=/static/../oauth-callback status=30`,
+		`msg=request method=POST path=/ status=405 duration=`,
 		`msg="upstream call" method=POST url=` + f.cfg.TokenURL,
 		`msg="upstream call" method=GET url="` + f.cfg.APIURL + `/repositories/bitbucket-demo?fields=`,
 		"status=200",

@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// Clock moves only when told to. Tests give its Now to the stand-in (which
-// expires tokens by it) and to the app, and Advance it instead of sleeping.
+// Clock moves only when told to. The stand-in's tests give its Now to the
+// stand-in (which expires tokens by it), and Advance it instead of sleeping.
+// The app's tests and package bitbucket's use testing/synctest instead.
 type Clock struct {
 	mu  sync.Mutex
 	now time.Time

@@ -216,10 +216,10 @@ func Recovery(pages *Renderer, logger *slog.Logger, next http.Handler) http.Hand
 }
 
 // RequestLog writes one structured line per request, but none for a
-// request that succeeded on a quiet path (quiet reports which): a monitor
-// polls a health check every few seconds, and each page loads its style
-// sheet and script, lines that would bury those about the flow (and each
-// costs a write to the terminal). It logs
+// request that succeeded (2xx or 304, not a redirect) on a quiet path
+// (quiet reports which): a monitor polls a health check every few seconds,
+// and each page loads its style sheet and script, lines that would bury
+// those about the flow (and each costs a write to the terminal). It logs
 // the path, not the query, and no header: nothing a request carries is a
 // secret here, but a log is no place to start collecting them.
 func RequestLog(logger *slog.Logger, quiet func(path string) bool, next http.Handler) http.Handler {
@@ -233,7 +233,7 @@ func RequestLog(logger *slog.Logger, quiet func(path string) bool, next http.Han
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		if sw.status < http.StatusBadRequest && quiet(r.URL.Path) {
+		if (sw.status < http.StatusMultipleChoices || sw.status == http.StatusNotModified) && quiet(r.URL.Path) {
 			return
 		}
 		logger.Info("request", "method", r.Method, "path", config.ClipShown(r.URL.Path), "status", sw.status,

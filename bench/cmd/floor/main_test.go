@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // fakeBitbucket is a tiny Bitbucket: a token endpoint that wants the
@@ -105,6 +107,66 @@ func TestFloor(t *testing.T) {
 }
 
 func clip(b []byte) string { return string(b[:min(len(b), 80)]) }
+
+// TestConcurrency: a page makes its two API calls at once, and at most
+// maxPagesAtOnce pages call the API at once, as the app's do. The fake
+// holds every API call until the test lets them all go.
+func TestConcurrency(t *testing.T) {
+	var inFlight atomic.Int32
+	release := make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/site/oauth2/access_token" {
+			io.WriteString(w, `{"access_token":"tok","token_type":"bearer","expires_in":7200}`) //nolint:errcheck // test
+			return
+		}
+		inFlight.Add(1)
+		<-release
+		io.WriteString(w, `{"values":[]}`) //nolint:errcheck // test
+	}))
+	defer api.Close()
+	cfg := config{key: "k", secret: "s", tokenURL: api.URL + "/site/oauth2/access_token", apiURL: api.URL + "/2.0",
+		workspace: "ws", resultsBytes: 10}
+	srv := httptest.NewServer(newFloor(cfg, api.Client()))
+	defer srv.Close()
+
+	// One page more than the limit.
+	var wg sync.WaitGroup
+	for range maxPagesAtOnce + 1 {
+		wg.Go(func() {
+			resp, err := http.Get(srv.URL + "/oauth-callback")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("status %d", resp.StatusCode)
+			}
+		})
+	}
+	// Two calls a page, held: only if each page makes its two at once do
+	// they all arrive.
+	want := int32(2 * maxPagesAtOnce)
+	for deadline := time.Now().Add(10 * time.Second); inFlight.Load() < want; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			n := inFlight.Load()
+			close(release)
+			wg.Wait()
+			t.Fatalf("%d API calls in flight after 10 s, want %d: does a page make its two calls one after the other?", n, want)
+		}
+	}
+	// The extra page's calls would arrive within milliseconds without the
+	// limit; with it they never do while the others are held.
+	time.Sleep(100 * time.Millisecond)
+	if n := inFlight.Load(); n != want {
+		t.Errorf("%d API calls in flight, want %d: more than %d pages call the API at once", n, want, maxPagesAtOnce)
+	}
+	close(release)
+	wg.Wait()
+	if n := inFlight.Load(); n != want+2 {
+		t.Errorf("%d API calls in all, want %d", n, want+2)
+	}
+}
 
 func TestLoad(t *testing.T) {
 	full := map[string]string{
