@@ -13,7 +13,7 @@ import (
 // from a source file, and the line right before it (blank lines aside)
 // names that file:
 //
-//	<!-- source: token.go -->
+//	<!-- source: bitbucket/bitbucket.go -->
 //
 // or it is code the reader writes in the copy walkthrough, which
 // TestCopyWalkthrough (copy_test.go) runs:

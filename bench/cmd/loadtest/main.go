@@ -276,7 +276,7 @@ func runLoad(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 
 	// The app renews a token a minute before it expires, or half-way
-	// through a shorter life (token.go), so each renewal interval may cost
+	// through a shorter life (bitbucket/bitbucket.go), so each renewal interval may cost
 	// one token request, whatever the load.
 	tokens, lists := bb.TokenRequests(), listings(bb)
 	lifetime := time.Duration(o.tokenLifetime) * time.Second
