@@ -11,6 +11,7 @@
 package bitbucket
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
@@ -67,10 +68,7 @@ type Client struct {
 
 // NewClient returns a client for cfg, with its own TokenSource.
 func NewClient(cfg Config) *Client {
-	hc := http.Client{}
-	if cfg.HTTPClient != nil {
-		hc = *cfg.HTTPClient
-	}
+	hc := *cmp.Or(cfg.HTTPClient, &http.Client{})   // a copy: the caller's client stays as it was
 	hc.Timeout = cmp.Or(hc.Timeout, DefaultTimeout) // with none, a stuck server would hang the caller for ever
 	hc.CheckRedirect = sameOrigin
 	tokenURL := cmp.Or(cfg.TokenURL, DefaultTokenURL)
@@ -120,18 +118,18 @@ func (c *Client) get(ctx context.Context, u *url.URL, v any) error {
 		return c.tokens.fail(e, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	e.Status, e.Header = resp.StatusCode, c.tokens.scrubHeader(resp.Header)
-	switch {
-	case err == nil && len(body) > maxBody:
-		err = ErrTooLarge
-	case err == nil && resp.StatusCode != http.StatusOK:
-		e.parse(c.tokens.scrub(string(body)))
-	case err == nil:
-		if err = json.Unmarshal(body, v); err == nil {
-			return nil
+	body := bytes.NewBuffer(make([]byte, 0, min(max(resp.ContentLength, 0), maxBody)+bytes.MinRead)) // one allocation when the length is known
+	if _, err = body.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err == nil && body.Len() <= maxBody && resp.StatusCode == http.StatusOK {
+		if err = json.Unmarshal(body.Bytes(), v); err == nil {
+			return nil // a success keeps no header: scrubbing them is for failures
 		}
-		e.Message, e.Body = "the answer was not the JSON expected", c.tokens.scrub(string(body))
+		e.Message, e.Body = "the answer was not the JSON expected", c.tokens.scrub(body.String())
+	}
+	e.Status, e.Header = resp.StatusCode, c.tokens.scrubHeader(resp.Header)
+	if err == nil && body.Len() > maxBody {
+		err = ErrTooLarge
+	} else if err == nil && resp.StatusCode != http.StatusOK {
+		e.parse(c.tokens.scrub(body.String()))
 	}
 	return c.tokens.fail(e, err)
 }
