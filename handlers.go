@@ -91,7 +91,7 @@ func handleAuthorize() http.Handler {
 // last token a page used, for /scopes.
 func handleCallback(client *bitbucket.Client, held *atomic.Pointer[oauth2.Token], origin string, cfg config.Config,
 	pages *web.Renderer, redact *redactor, logger *slog.Logger) http.Handler {
-	disc := &discovery{}
+	disc, views := &discovery{}, &tokenViews{}
 	slots := make(chan struct{}, maxPagesAtOnce)
 	cookie := web.OriginCookieLine(origin)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -130,7 +130,7 @@ func handleCallback(client *bitbucket.Client, held *atomic.Pointer[oauth2.Token]
 		if f.token != nil {
 			held.Store(f.token)
 		}
-		v := newResultsView(ctx, f, rec.list(), cfg, redact)
+		v := newResultsView(ctx, f, rec.list(), cfg, redact, views)
 		for _, s := range v.failures() {
 			logger.Warn("step failed", "error", s.Log)
 		}
@@ -180,6 +180,7 @@ func runFlow(ctx context.Context, client *bitbucket.Client, disc *discovery, cfg
 	if q.Page != "" {
 		query.Set("page", q.Page) // as Bitbucket's own next link had it
 	}
+	f.repos.Values = make([]repoJSON, 0, perPage) // decoded into without growing
 	var wg sync.WaitGroup
 	var repoNote string
 	wg.Go(func() {
@@ -187,14 +188,15 @@ func runFlow(ctx context.Context, client *bitbucket.Client, disc *discovery, cfg
 			return client.Get(ctx, "/workspaces/"+ws, url.Values{"fields": {workspaceFields}}, &f.ws)
 		})
 	})
-	wg.Go(func() {
-		f.repoErr = call(logger, func() error {
-			err := client.Get(ctx, "/repositories/"+ws, query, &f.repos)
-			if smaller, note, ok := smallerPagelen(err, query); ok {
-				repoNote, err = note, client.Get(ctx, "/repositories/"+ws, smaller, &f.repos)
-			}
-			return err
-		})
+	// The other call runs in the handler's own goroutine: its stack has
+	// grown already, where a new goroutine's would grow (and be copied)
+	// while the answer is decoded.
+	f.repoErr = call(logger, func() error {
+		err := client.Get(ctx, "/repositories/"+ws, query, &f.repos)
+		if smaller, note, ok := smallerPagelen(err, query); ok {
+			repoNote, err = note, client.Get(ctx, "/repositories/"+ws, smaller, &f.repos)
+		}
+		return err
 	})
 	wg.Wait()
 	f.notes = append(f.notes, repoNote)

@@ -300,12 +300,27 @@ func TestTokenRenewal(t *testing.T) {
 				if n := f.bb.TokenRequests(); n != 2 {
 					t.Fatalf("after %v: %d token requests, want 2", tt.renewedBy, n)
 				}
-				if r := mustLoad(t, f, "/oauth-callback"); !strings.Contains(r.body, mask(f.bb.IssuedTokens()[1])) {
-					t.Error("the renewed token did not reach the next page")
+				// Step 3 shows the new token, not the last one shown: the
+				// token's view is kept from page to page, until a renewal.
+				r = mustLoad(t, f, "/oauth-callback")
+				section := between(r.body, `<dl class="token">`, `</details>`)
+				if old, renewed := mask(f.bb.IssuedTokens()[0]), mask(f.bb.IssuedTokens()[1]); !strings.Contains(section, renewed) || strings.Contains(section, old) {
+					t.Errorf("step 3 does not show the renewed token %s alone (old %s):\n%s", renewed, old, section)
 				}
 			})
 		})
 	}
+}
+
+// between is the part of s from the first start to the end that follows
+// it, or "" if there is none.
+func between(s, start, end string) string {
+	_, after, ok := strings.Cut(s, start)
+	before, _, ok2 := strings.Cut(after, end)
+	if !ok || !ok2 {
+		return ""
+	}
+	return before
 }
 
 func mustLoad(t *testing.T, f *fixture, path string) response {
@@ -532,6 +547,9 @@ func TestTokenFailures(t *testing.T) {
 			}
 			if strings.Contains(r.body, "oauth2: ") || strings.Contains(r.body, "goroutine") {
 				t.Error("page shows a Go error string or a stack trace")
+			}
+			if !strings.Contains(r.body, `<tr class="failed"><td>2</td>`) {
+				t.Error("the exchanges table does not mark the token request as failed")
 			}
 			if n := countRequests(bb, "/2.0/repositories/bitbucket-demo"); n != 0 {
 				t.Errorf("the API was called %d times without a token", n)

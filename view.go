@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -92,6 +93,25 @@ type resultsView struct {
 type tokenView struct {
 	Type, Scopes, ExpiresAt, ExpiresIn, Masked, JSON, Reach string
 	Fetched                                                 bool
+
+	token *oauth2.Token // the token shown
+}
+
+// tokenViews keeps the view of the last token shown. A token is on every
+// page load of its lifetime, and all its view but the time left and who
+// fetched it is the same each time: its JSON and its reach are computed
+// once per token, not once per page.
+type tokenViews struct{ last atomic.Pointer[tokenView] }
+
+func (c *tokenViews) view(t *oauth2.Token, fetched bool, redact *redactor) *tokenView {
+	tv := c.last.Load()
+	if tv == nil || tv.token != t { // the token source hands out the same *Token until it renews it
+		tv = newTokenView(t, redact)
+		c.last.Store(tv)
+	}
+	shown := *tv
+	shown.Fetched, shown.ExpiresIn = fetched, time.Until(t.Expiry).Round(time.Second).String()
+	return &shown
 }
 
 type workspaceView struct {
@@ -105,7 +125,7 @@ type switchLink struct {
 
 // newResultsView computes the page from what the flow did. ctx is the
 // page's: when the app stops, its cause says so.
-func newResultsView(ctx context.Context, f *flow, exchanges []exchange, cfg config.Config, redact *redactor) *resultsView {
+func newResultsView(ctx context.Context, f *flow, exchanges []exchange, cfg config.Config, redact *redactor, views *tokenViews) *resultsView {
 	v := &resultsView{Workspace: f.workspace, WorkspaceSource: f.source, Discovered: f.source == "the first the token can reach"}
 	for _, step := range []struct {
 		err error
@@ -124,7 +144,7 @@ func newResultsView(ctx context.Context, f *flow, exchanges []exchange, cfg conf
 			"for five seconds before it asks Bitbucket again, so this page made no token request.")
 	}
 	if t := f.token; t != nil {
-		v.Token = newTokenView(t, fetched, redact)
+		v.Token = views.view(t, fetched, redact)
 		if !fetched && time.Until(t.Expiry) < time.Minute {
 			v.Notes = append(v.Notes, "The token expires within a minute: this page load used it, still valid, while the "+
 				"client renews it in the background. The next page load gets the new token.")
@@ -154,9 +174,10 @@ func newResultsView(ctx context.Context, f *flow, exchanges []exchange, cfg conf
 	return v
 }
 
-func newTokenView(t *oauth2.Token, fetched bool, redact *redactor) *tokenView {
-	tv := &tokenView{Type: t.Type(), Scopes: redact.clip(bitbucketScopes(t), 200), Masked: mask(t.AccessToken), Fetched: fetched,
-		ExpiresAt: t.Expiry.UTC().Format("2006-01-02 15:04:05 UTC"), ExpiresIn: time.Until(t.Expiry).Round(time.Second).String()}
+func newTokenView(t *oauth2.Token, redact *redactor) *tokenView {
+	redact.remember(t.AccessToken) // an answer that echoes the token in another field shows it redacted
+	tv := &tokenView{Type: t.Type(), Scopes: redact.clip(bitbucketScopes(t), 200), Masked: mask(t.AccessToken), token: t,
+		ExpiresAt: t.Expiry.UTC().Format("2006-01-02 15:04:05 UTC")}
 	if !isWord(tv.Type) { // x/oauth2 normalises Bitbucket's "bearer"; anything else is shown only if it is a word
 		tv.Type = "(not shown: not a type name)"
 	}
@@ -208,20 +229,18 @@ func isWord(s string) bool {
 	return s != "" && len(s) <= 20
 }
 
-// row is a table row of HTML: a cell that is a <th> as it is, any other
-// put in a <td>. The tables' rows are built here, each text escaped
-// (html.EscapeString) and each link one safeLink let through: html/template
-// makes a reflect call for every value it prints, and a page of
-// repositories has a hundred of them, which cost most of the CPU a results
-// page took.
-func row(cells ...string) template.HTML {
-	n := 16
-	for _, c := range cells {
-		n += len(c) + 9
+// row writes a table row of HTML to b: a cell that is a <th> as it is, any
+// other in a <td>; class, if any, is the row's. The tables' rows are built
+// here, each text escaped (html.EscapeString) and each link one safeLink
+// let through: html/template makes a reflect call for every value it
+// prints, and a page of repositories has a hundred of them, which cost most
+// of the CPU a results page took.
+func row(b *strings.Builder, class string, cells ...string) {
+	if class != "" {
+		b.WriteString(`<tr class="` + class + `">`)
+	} else {
+		b.WriteString("<tr>")
 	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString("<tr>")
 	for _, c := range cells {
 		if strings.HasPrefix(c, "<th") {
 			b.WriteString(c)
@@ -232,7 +251,6 @@ func row(cells ...string) template.HTML {
 		b.WriteString("</td>")
 	}
 	b.WriteString("</tr>\n")
-	return template.HTML(b.String())
 }
 
 // orDash is a cell's text, escaped, or a dash when there is none.
@@ -261,14 +279,15 @@ func date(t time.Time) string {
 func (v *resultsView) fillRepos(p repoPage, apiURL string, redact *redactor) {
 	values := p.Values[:min(len(p.Values), perPage)]
 	var rows strings.Builder
+	rows.Grow(len(values) * 512) // a row is 300 to 700 bytes: one allocation, mostly
 	for _, r := range values {
 		name := html.EscapeString(redact.clip(r.Name, 100))
 		if link := safeLink(redact.clip(r.Links.HTML.Href, 2000)); link != "" {
 			name = `<a href="` + html.EscapeString(link) + `">` + name + `</a>`
 		}
 		vis := visibility(r.IsPrivate)
-		rows.WriteString(string(row(`<th scope="row">`+name+`</th>`, `<span class="tag `+vis+`">`+vis+`</span>`,
-			orDash(redact.clip(r.Language, 40)), html.EscapeString(date(r.UpdatedOn)), orDash(redact.clip(r.Description, 300)))))
+		row(&rows, "", `<th scope="row">`+name+`</th>`, `<span class="tag `+vis+`">`+vis+`</span>`,
+			orDash(redact.clip(r.Language, 40)), html.EscapeString(date(r.UpdatedOn)), orDash(redact.clip(r.Description, 300)))
 	}
 	v.Repos = template.HTML(rows.String())
 	v.PageLabel = pageLabel(p)
@@ -297,8 +316,14 @@ func (v *resultsView) fillExchanges(cfg config.Config, exchanges []exchange) {
 	v.EncodingNote = formEncodingChanges(cfg)
 	seen := map[string]bool{}
 	rejected := false
+	lastPost := -1 // the token request that the token step's failure, if any, is about
+	for i, e := range exchanges {
+		if e.Method == http.MethodPost {
+			lastPost = i
+		}
+	}
 	var rows strings.Builder
-	for _, e := range exchanges {
+	for i, e := range exchanges {
 		step, status := "4", strconv.Itoa(e.Status)+" "+http.StatusText(e.Status)
 		if e.Method == http.MethodPost {
 			step = "2"
@@ -312,12 +337,12 @@ func (v *resultsView) fillExchanges(cfg config.Config, exchanges []exchange) {
 			status += ", then " + e.Err
 		}
 		rejected = rejected || e.Status == http.StatusUnauthorized
-		tr := row(step, "<code>"+html.EscapeString(e.Method+" "+e.URL)+"</code>", "<code>"+html.EscapeString(e.Auth)+"</code>",
-			html.EscapeString(status), fmt.Sprintf("%.1f ms", float64(e.Duration.Microseconds())/1000))
-		if e.Status == 0 || e.Status >= 300 || e.Err != "" {
-			tr = `<tr class="failed">` + tr[len("<tr>"):]
+		class := ""
+		if e.Status == 0 || e.Status >= 300 || e.Err != "" || (i == lastPost && v.TokenError != nil) { // a 200 may hold no token
+			class = "failed"
 		}
-		rows.WriteString(string(tr))
+		row(&rows, class, step, "<code>"+html.EscapeString(e.Method+" "+e.URL)+"</code>", "<code>"+html.EscapeString(e.Auth)+"</code>",
+			html.EscapeString(status), strconv.FormatFloat(float64(e.Duration.Microseconds())/1000, 'f', 1, 64)+" ms")
 		if e.Method == http.MethodGet && !seen[e.URL] && !strings.HasSuffix(e.URL, "…") { // a clipped URL makes no command
 			seen[e.URL] = true
 			v.Curl = append(v.Curl, `curl -sS -H "Authorization: Bearer $BITBUCKET_ACCESS_TOKEN" `+shellQuote(e.URL))
