@@ -91,7 +91,7 @@ func handleAuthorize() http.Handler {
 // last token a page used, for /scopes.
 func handleCallback(client *bitbucket.Client, held *atomic.Pointer[oauth2.Token], origin string, cfg config.Config,
 	pages *web.Renderer, redact *redactor, logger *slog.Logger) http.Handler {
-	disc, views := &discovery{}, &tokenViews{}
+	disc, setup := &discovery{}, newResultsSetup(cfg)
 	slots := make(chan struct{}, maxPagesAtOnce)
 	cookie := web.OriginCookieLine(origin)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -130,7 +130,7 @@ func handleCallback(client *bitbucket.Client, held *atomic.Pointer[oauth2.Token]
 		if f.token != nil {
 			held.Store(f.token)
 		}
-		v := newResultsView(ctx, f, rec.list(), cfg, redact, views)
+		v := newResultsView(ctx, f, rec.list(), setup, redact)
 		for _, s := range v.failures() {
 			logger.Warn("step failed", "error", s.Log)
 		}

@@ -97,6 +97,32 @@ type tokenView struct {
 	token *oauth2.Token // the token shown
 }
 
+// resultsSetup is what every results page shares: the configuration's part
+// of the page, computed once when the handler is built, and the view of
+// the token, kept from page to page.
+type resultsSetup struct {
+	apiHost      string   // the clone command's host, besides bitbucket.org (a stand-in's)
+	tokenCurl    string   // step 2 with curl
+	exports      []string // demo mode: the demo consumer, so the commands run as shown
+	encodingNote bool
+	tokens       tokenViews
+}
+
+func newResultsSetup(cfg config.Config) *resultsSetup {
+	s := &resultsSetup{encodingNote: formEncodingChanges(cfg),
+		tokenCurl: `curl -sS -X POST -u "$BITBUCKET_CONSUMER_KEY:$BITBUCKET_CONSUMER_SECRET" -d grant_type=client_credentials ` + shellQuote(cfg.TokenURL)}
+	if u, err := url.Parse(cfg.APIURL); err == nil {
+		s.apiHost = u.Host
+	}
+	if cfg.Demo {
+		s.exports = []string{
+			"export BITBUCKET_CONSUMER_KEY=" + shellQuote(cfg.ConsumerKey),
+			"export BITBUCKET_CONSUMER_SECRET=" + shellQuote(cfg.ConsumerSecret),
+		}
+	}
+	return s
+}
+
 // tokenViews keeps the view of the last token shown. A token is on every
 // page load of its lifetime, and all its view but the time left and who
 // fetched it is the same each time: its JSON and its reach are computed
@@ -125,7 +151,7 @@ type switchLink struct {
 
 // newResultsView computes the page from what the flow did. ctx is the
 // page's: when the app stops, its cause says so.
-func newResultsView(ctx context.Context, f *flow, exchanges []exchange, cfg config.Config, redact *redactor, views *tokenViews) *resultsView {
+func newResultsView(ctx context.Context, f *flow, exchanges []exchange, setup *resultsSetup, redact *redactor) *resultsView {
 	v := &resultsView{Workspace: f.workspace, WorkspaceSource: f.source, Discovered: f.source == "the first the token can reach"}
 	for _, step := range []struct {
 		err error
@@ -144,7 +170,7 @@ func newResultsView(ctx context.Context, f *flow, exchanges []exchange, cfg conf
 			"for five seconds before it asks Bitbucket again, so this page made no token request.")
 	}
 	if t := f.token; t != nil {
-		v.Token = views.view(t, fetched, redact)
+		v.Token = setup.tokens.view(t, fetched, redact)
 		if !fetched && time.Until(t.Expiry) < time.Minute {
 			v.Notes = append(v.Notes, "The token expires within a minute: this page load used it, still valid, while the "+
 				"client renews it in the background. The next page load gets the new token.")
@@ -163,14 +189,14 @@ func newResultsView(ctx context.Context, f *flow, exchanges []exchange, cfg conf
 		v.Switch = nil
 	}
 	if v.ShowRepos = v.Workspace != "" && v.ReposError == nil && f.token != nil; v.ShowRepos {
-		v.fillRepos(f.repos, cfg.APIURL, redact)
+		v.fillRepos(f.repos, setup.apiHost, redact)
 	}
 	for _, n := range f.notes {
 		if n != "" {
 			v.Notes = append(v.Notes, n)
 		}
 	}
-	v.fillExchanges(cfg, exchanges)
+	v.fillExchanges(setup, exchanges)
 	return v
 }
 
@@ -276,7 +302,7 @@ func date(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-func (v *resultsView) fillRepos(p repoPage, apiURL string, redact *redactor) {
+func (v *resultsView) fillRepos(p repoPage, apiHost string, redact *redactor) {
 	values := p.Values[:min(len(p.Values), perPage)]
 	var rows strings.Builder
 	rows.Grow(len(values) * 512) // a row is 300 to 700 bytes: one allocation, mostly
@@ -298,22 +324,13 @@ func (v *resultsView) fillRepos(p repoPage, apiURL string, redact *redactor) {
 		v.NextURL = resultsURL(v.Workspace, next)
 	}
 	if len(values) > 0 {
-		if u, err := url.Parse(apiURL); err == nil {
-			v.Clone = cloneCommand(values[0], u.Host, redact)
-		}
+		v.Clone = cloneCommand(values[0], apiHost, redact)
 	}
 }
 
-func (v *resultsView) fillExchanges(cfg config.Config, exchanges []exchange) {
-	v.Curl = []string{`curl -sS -X POST -u "$BITBUCKET_CONSUMER_KEY:$BITBUCKET_CONSUMER_SECRET" -d grant_type=client_credentials ` +
-		shellQuote(cfg.TokenURL)}
-	if cfg.Demo {
-		v.Exports = []string{
-			"export BITBUCKET_CONSUMER_KEY=" + shellQuote(cfg.ConsumerKey),
-			"export BITBUCKET_CONSUMER_SECRET=" + shellQuote(cfg.ConsumerSecret),
-		}
-	}
-	v.EncodingNote = formEncodingChanges(cfg)
+func (v *resultsView) fillExchanges(setup *resultsSetup, exchanges []exchange) {
+	v.Curl = []string{setup.tokenCurl} // a slice of this page's own: the GET commands are appended to it
+	v.Exports, v.EncodingNote = setup.exports, setup.encodingNote
 	seen := map[string]bool{}
 	rejected := false
 	lastPost := -1 // the token request that the token step's failure, if any, is about
