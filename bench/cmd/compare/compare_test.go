@@ -168,10 +168,12 @@ func TestReport(t *testing.T) {
 	}
 
 	for _, c := range []struct {
-		name    string
-		results map[string]map[string]measure
-		ok      bool
-		want    []string // lines or parts of lines the report holds
+		name       string
+		results    map[string]map[string]measure
+		gomaxprocs int
+		ok         bool
+		want       []string // lines or parts of lines the report holds
+		notWant    []string
 	}{
 		{name: "clean", results: clean, ok: true, want: []string{
 			"| Route | App CPU µs/request | Express CPU µs/request | Express/app | Bare Go CPU µs/request | App/bare Go | " +
@@ -182,6 +184,9 @@ func TestReport(t *testing.T) {
 			"Bare Go is the floor: bench/cmd/floor",
 			"of the app's sizes (12,345 and 23,456 bytes",
 			"in this order: `/healthcheck` app, Express, bare Go; `/` Express, bare Go, app; `/oauth-callback` bare Go, app, Express.",
+		}, notWant: []string{"GOMAXPROCS="}},
+		{name: "one P", results: clean, gomaxprocs: 1, ok: true, want: []string{
+			"GOMAXPROCS=1 for the app and the bare Go server (-gomaxprocs)",
 		}},
 		{name: "the floor failed", results: withErrors, ok: false, want: []string{
 			"| `/oauth-callback` | 1,100 | 2,300 | 2.1× | 400 | 2.8× | 800 / 400 / 800 | 0 / 0 / 12 non-2xx/3xx |\n",
@@ -193,7 +198,7 @@ func TestReport(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var b strings.Builder
 			o := options{cmdline: "bench/compare.sh", threads: 2, connections: 32, duration: 5 * time.Second,
-				latency: 20 * time.Millisecond, warmup: 50, pages: 20}
+				latency: 20 * time.Millisecond, warmup: 50, pages: 20, gomaxprocs: c.gomaxprocs}
 			ok := report(&b, o, time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), machineInfo{}, 100, "getconf CLK_TCK",
 				c.results, orders, pageSizes{landing: 12345, results: 23456}, nil, nil)
 			if ok != c.ok {
@@ -202,6 +207,11 @@ func TestReport(t *testing.T) {
 			for _, w := range c.want {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("the report lacks %q; it is:\n%s", w, b.String())
+				}
+			}
+			for _, w := range c.notWant {
+				if strings.Contains(b.String(), w) {
+					t.Errorf("the report holds %q; it is:\n%s", w, b.String())
 				}
 			}
 		})

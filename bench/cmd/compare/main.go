@@ -94,6 +94,7 @@ type options struct {
 	warmup      int
 	pages       int
 	timeout     time.Duration
+	gomaxprocs  int
 }
 
 func main() {
@@ -112,6 +113,7 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 50, "warm-up requests per route and server, not counted")
 	flag.IntVar(&o.pages, "pages", 20, "sequential results pages whose Bitbucket bytes are counted, per server")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
+	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS for the app and the bare Go server (node runs JavaScript on one thread); 0: unset, Go's default of one per CPU")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
@@ -152,6 +154,8 @@ func (o options) check() error {
 		return errors.New("-d must be a whole number of seconds, at least 1s (wrk takes seconds)")
 	case o.latency < 0 || o.warmup < 0 || o.pages < 1 || o.timeout <= 0:
 		return errors.New("-latency and -warmup must not be negative, -pages and -timeout must be positive")
+	case o.gomaxprocs < 0 || o.gomaxprocs > 1024:
+		return errors.New("-gomaxprocs must be from 0 (unset) to 1024")
 	}
 	return nil
 }
@@ -254,6 +258,9 @@ func run(ctx context.Context, o options, out, progress io.Writer) (bool, error) 
 	}
 	defer stopStandin() //nolint:errcheck // done with it
 	env := sampleapp.Env(base, standin.DemoKey, standin.DemoSecret, workspace)
+	if o.gomaxprocs > 0 {
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(o.gomaxprocs))
+	}
 
 	// The app, in an empty directory: no .env, no config.json.
 	appDir := filepath.Join(tmp, "run")

@@ -54,6 +54,9 @@ func report(w io.Writer, o options, started time.Time, m machineInfo, clk int64,
 		order = append(order, fmt.Sprintf("`%s` %s", route, strings.Join(orders[route], ", ")))
 	}
 	p("%s.  \n", strings.Join(order, "; "))
+	if o.gomaxprocs > 0 {
+		p("GOMAXPROCS=%d for the app and the bare Go server (-gomaxprocs); node runs JavaScript on one thread whatever it is.  \n", o.gomaxprocs)
+	}
 	p("`/oauth-callback`: the app keeps one token across pages (its design: this run's pages reuse the token of the warm-up) "+
 		"and makes its two API calls concurrently, with `fields=`; "+
 		"the replica asks for a new token on every page (the original's design), then makes the two calls one after the other, "+
