@@ -31,16 +31,12 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 )
 
-// DefaultTokenURL is Bitbucket Cloud's token endpoint.
-const DefaultTokenURL = "https://bitbucket.org/site/oauth2/access_token"
-
-// DefaultAPIURL is Bitbucket Cloud's REST API 2.0.
-const DefaultAPIURL = "https://api.bitbucket.org/2.0"
-
-// DefaultTimeout bounds each request when Config.HTTPClient sets no timeout.
-const DefaultTimeout = 10 * time.Second
-
+// Bitbucket Cloud's endpoints, and the bound on each request when Config.HTTPClient sets no timeout.
 const (
+	DefaultTokenURL = "https://bitbucket.org/site/oauth2/access_token" // the token endpoint
+	DefaultAPIURL   = "https://api.bitbucket.org/2.0"                  // REST API 2.0
+	DefaultTimeout  = 10 * time.Second
+
 	renewMargin    = time.Minute     // a token is renewed this long before it expires (or half way through a shorter life)
 	failureBackoff = 5 * time.Second // a failed token request is every caller's answer for this long
 	maxBody        = 1 << 20         // a page of repositories is a few kB: an answer must not fill the memory
@@ -106,12 +102,15 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, v any) 
 
 func (c *Client) get(ctx context.Context, u *url.URL, v any) error {
 	e := &Error{Request: "GET " + u.EscapedPath()}
+	ctx, cancel := context.WithTimeout(ctx, c.http.Timeout) // a deadline: for a Transport it does not know (ours), http.Client spends a goroutine and a timer per request on Timeout
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return c.tokens.fail(e, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
+	untimed := http.Client{Transport: c.http.Transport, CheckRedirect: c.http.CheckRedirect, Jar: c.http.Jar}
+	resp, err := untimed.Do(req)
 	if errors.As(err, &e) { // the token request failed
 		return e
 	} else if err != nil {
