@@ -361,6 +361,9 @@ func TestResultsPage(t *testing.T) {
 				t.Errorf("first results page lacks %q", want)
 			}
 		}
+		if strings.Contains(first.body, `class="failed"`) || !strings.Contains(first.body, "<tr><td>2</td>") {
+			t.Error("the exchanges table marks a call that worked as failed")
+		}
 
 		second := mustLoad(t, f, "/oauth-callback?workspace=demo-labs")
 		for _, want := range []string{

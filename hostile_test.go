@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"bitbucket-client-credentials-sample/internal/config"
 	"bitbucket-client-credentials-sample/internal/standin"
 )
@@ -221,5 +223,26 @@ func TestCredentialsInAnyUpstreamField(t *testing.T) {
 	}
 	if !bearer.Load() {
 		t.Error("the token did not go out as Bearer: the answer's token_type chose the scheme")
+	}
+}
+
+// TestTokenViewRedactsItsOwnToken: step 3's view of a token is kept for the
+// token's life (tokenViews), so it must not count on an API call having
+// sent the token first: a token endpoint that echoes the token in another
+// field gets it redacted there, even on a page that made no call with it.
+func TestTokenViewRedactsItsOwnToken(t *testing.T) {
+	t.Parallel()
+	const token = "tok-0123456789abcdefghijklmnopqrstuvwxyz"
+	tok := (&oauth2.Token{AccessToken: token, TokenType: "bearer", Expiry: time.Now().Add(time.Hour)}).WithExtra(map[string]any{
+		"scope": "repository " + token, "state": token, "token_type": "bearer", "expires_in": 3600.0})
+	var views tokenViews
+	tv := views.view(tok, true, newRedactor(testKey, testSecret))
+	for name, text := range map[string]string{"the JSON answer": tv.JSON, "the scopes": tv.Scopes} {
+		if strings.Contains(text, token) {
+			t.Errorf("step 3 shows the whole token in %s:\n%s", name, text)
+		}
+	}
+	if !strings.Contains(tv.JSON, "[redacted]") || tv.Masked != mask(token) {
+		t.Errorf("step 3 shows neither the echo redacted nor the token masked:\n%s", tv.JSON)
 	}
 }

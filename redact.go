@@ -40,7 +40,8 @@ func newRedactor(key, secret string) *redactor {
 }
 
 // remember adds a token to what is removed. The tracing transport calls it
-// with every token it sees go out.
+// with every token it sees go out, and the token's view with the token it
+// shows, which may not have gone out yet.
 func (r *redactor) remember(token string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
