@@ -87,9 +87,9 @@ func NewClient(cfg Config) *Client {
 // Tokens is the client's token source.
 func (c *Client) Tokens() *TokenSource { return c.tokens }
 
-// HTTPClient returns the *http.Client that Get uses, for code that takes one:
-// it adds the token to requests for the API's origin (no other), retries once
-// after a 401 (if the body can be sent again), times out, and stays on origin.
+// HTTPClient returns an *http.Client like Get's, for code that takes one: it
+// adds the token to requests for the API's origin (no other), retries once after
+// a 401 (if the body can be sent again), times out, and stays on origin.
 func (c *Client) HTTPClient() *http.Client { return c.http }
 
 // Get decodes the JSON answer of GET {APIURL}{path}?{query} into v. Escape
@@ -117,7 +117,7 @@ func (c *Client) get(ctx context.Context, u *url.URL, v any) error {
 		return c.tokens.fail(e, err)
 	}
 	defer resp.Body.Close()
-	body := bytes.NewBuffer(make([]byte, 0, min(max(resp.ContentLength, 0), maxBody)+bytes.MinRead)) // one allocation when the length is known
+	body := bytes.NewBuffer(make([]byte, 0, min(max(resp.ContentLength, 0), maxBody)+bytes.MinRead)) // one allocation when the length is known (not for gzip, which net/http inflates)
 	if _, err = body.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err == nil && body.Len() <= maxBody && resp.StatusCode == http.StatusOK {
 		if err = json.Unmarshal(body.Bytes(), v); err == nil {
 			return nil // a success keeps no header: scrubbing them is for failures

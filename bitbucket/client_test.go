@@ -420,3 +420,31 @@ func TestTokenRequestCarriesTheCallersValues(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestRenewalTimeoutAfterA401: the API refuses the token, and the token
+// request for a new one does not answer. Get gives up at the client's
+// timeout, and its error is the token request's: the renewal is the step
+// that failed.
+func TestRenewalTimeoutAfterA401(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		f.api = func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusUnauthorized, `{"type": "error", "error": {"message": "Access token expired."}}`)
+		}
+		c := f.client()
+		if _, err := c.Tokens().Token(); err != nil {
+			t.Fatal(err)
+		}
+		f.mu.Lock()
+		f.release = make(chan struct{}) // never closed: the renewal hangs
+		f.mu.Unlock()
+		start := time.Now()
+		e := apiError(t, c.Get(t.Context(), "/repositories/my-team", nil, new(any)))
+		if !strings.HasPrefix(e.Request, "POST ") || !timedOut(e) {
+			t.Errorf("got %q: %v; want the token request's timeout", e.Request, e)
+		}
+		if waited := time.Since(start); waited != 2*time.Second {
+			t.Errorf("Get gave up after %v, want the client's timeout, 2s", waited)
+		}
+	})
+}
