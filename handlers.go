@@ -188,9 +188,9 @@ func runFlow(ctx context.Context, client *bitbucket.Client, disc *discovery, cfg
 			return client.Get(ctx, "/workspaces/"+ws, url.Values{"fields": {workspaceFields}}, &f.ws)
 		})
 	})
-	// The other call runs in the handler's own goroutine: its stack has
-	// grown already, where a new goroutine's would grow (and be copied)
-	// while the answer is decoded.
+	// The other call runs in the handler's own goroutine, whose stack has grown
+	// already: a new goroutine's often has to grow, and be copied, while the
+	// answer is decoded (runtime.newstack in docs/performance.md's profile).
 	f.repoErr = call(logger, func() error {
 		err := client.Get(ctx, "/repositories/"+ws, query, &f.repos)
 		if smaller, note, ok := smallerPagelen(err, query); ok {

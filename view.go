@@ -259,8 +259,8 @@ func isWord(s string) bool {
 // other in a <td>; class, if any, is the row's. The tables' rows are built
 // here, each text escaped (html.EscapeString) and each link one safeLink
 // let through: html/template makes a reflect call for every value it
-// prints, and a page of repositories has a hundred of them, which cost most
-// of the CPU a results page took.
+// prints, and a page of ten repositories has fifty of them, which took a
+// fifth of the CPU a results page cost (docs/performance.md).
 func row(b *strings.Builder, class string, cells ...string) {
 	if class != "" {
 		b.WriteString(`<tr class="` + class + `">`)
