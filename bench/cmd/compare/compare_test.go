@@ -217,3 +217,29 @@ func TestReport(t *testing.T) {
 		})
 	}
 }
+
+func TestOptionsCheck(t *testing.T) {
+	valid := options{express: "/tmp/express", threads: 2, connections: 32, duration: 5 * time.Second,
+		latency: 20 * time.Millisecond, warmup: 50, pages: 20, timeout: time.Minute}
+	for _, c := range []struct {
+		name   string
+		change func(*options)
+		want   string // in the error; "" for none
+	}{
+		{"the defaults", func(*options) {}, ""},
+		{"one P", func(o *options) { o.gomaxprocs = 1 }, ""},
+		{"no replica", func(o *options) { o.express = "" }, "-express is required"},
+		{"half a second", func(o *options) { o.duration = 1500 * time.Millisecond }, "whole number of seconds"},
+		{"negative GOMAXPROCS", func(o *options) { o.gomaxprocs = -1 }, "-gomaxprocs must be"},
+		{"GOMAXPROCS past 1024", func(o *options) { o.gomaxprocs = 1025 }, "-gomaxprocs must be"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := valid
+			c.change(&o)
+			err := o.check()
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Errorf("check() = %v, want an error with %q", err, c.want)
+			}
+		})
+	}
+}
