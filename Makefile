@@ -22,7 +22,7 @@ standin:
 	@dir="$$(mktemp -d)" && trap 'rm -rf "$$dir"' EXIT INT TERM && \
 	$(GO) build -o "$$dir/standin" ./internal/standin/cmd/standin && "$$dir/standin"
 
-## test: go vet, a gofmt check, and the tests (with the race detector where cgo and a C compiler are available)
+## test: go vet, a gofmt check, and the tests of the app's module and of bench/ (with the race detector where cgo and a C compiler are available)
 # -race needs cgo, and cgo needs a C compiler. Without them Go's message
 # ("-race requires cgo; enable cgo by setting CGO_ENABLED=1") points the wrong
 # way, so the tests then run without -race (and with CGO_ENABLED=0, which the
@@ -41,7 +41,10 @@ test:
 	unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" && \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi && \
 	echo "Running the tests (about a minute)..." && \
-	echo "$(GO) test $${race:+$$race }./..." && $(GO) test $$race ./...
+	echo "$(GO) test $${race:+$$race }./..." && $(GO) test $$race ./... && \
+	echo "The bench/ module's own tests (its tools: compare, floor, the load tool):" && \
+	echo "cd bench && $(GO) vet ./... && $(GO) test $${race:+$$race }./..." && \
+	cd bench && $(GO) vet ./... && $(GO) test $$race ./...
 
 ## lint: staticcheck, fetched through the Go module proxy (not a dependency of the app)
 lint:
