@@ -75,6 +75,7 @@ const credentialType = "oauth2"
 type credential struct {
 	scopes  []string // the token's granted scopes
 	problem string   // why it is refused (a 401's message); "" for a valid token
+	none    bool     // no credential at all: no Authorization header, no ?access_token=
 }
 
 // identify checks the Bearer token the way Bitbucket does since May 2026:
@@ -83,9 +84,10 @@ func (s *Server) identify(r *http.Request, e Endpoint) credential {
 	if e != "" && s.fault(e) == APIExpiredToken {
 		return credential{problem: msgExpiredToken}
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	auth := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok || token == "" || r.URL.Query().Has("access_token") {
-		return credential{problem: msgInvalidToken}
+		return credential{problem: msgInvalidToken, none: auth == "" && !r.URL.Query().Has("access_token")}
 	}
 	s.mu.Lock()
 	tok, known := s.tokens[token]
@@ -167,7 +169,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if !s.authorize(w, cred, required) {
+	// Bitbucket lists a workspace's public repositories to anyone: a client
+	// that drops its token there gets a short list, not a 401.
+	public := endpoint == RepositoriesAPI && cred.none
+	if !public && !s.authorize(w, cred, required) {
 		return
 	}
 	// What an app_user token (a client credentials token since May 2026)
@@ -234,6 +239,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, r, v)
 	case RepositoriesAPI:
 		ws, ok := s.reachableWorkspace(segs[1])
+		if public {
+			ws, ok = s.workspace(segs[1])
+		}
 		if !ok {
 			apiError(w, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", segs[1]), nil)
 			return
@@ -241,6 +249,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		repos := ws.repos
 		if fault == APIShellData {
 			repos = shellRepos
+		}
+		if public {
+			repos = slices.DeleteFunc(slices.Clone(repos), func(r repo) bool { return r.private })
 		}
 		values := make([]any, len(repos))
 		for i, repo := range repos {

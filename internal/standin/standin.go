@@ -26,7 +26,10 @@
 //     Bitbucket's nested {"type":"error"} bodies, 404s for unknown
 //     workspaces and routes, and 410 for the endpoints removed in 2026
 //     (CHANGE-2770, with detail and data.announcement_url). A workspace may
-//     be named by its {UUID}; answers carry the slug.
+//     be named by its {UUID}; answers carry the slug. Like Bitbucket, it
+//     lists a workspace's public repositories to a request with no
+//     credential at all: a client that drops its token gets a short list,
+//     not a 401.
 //   - Objects of real size: repositories with every field and link
 //     Bitbucket sends (owner, workspace, project, mainbranch unless empty,
 //     parent on a fork, thirteen links including clone links with a user

@@ -226,6 +226,61 @@ func TestAPI(t *testing.T) {
 	})
 }
 
+// TestPublicRepositoriesWithoutAToken: Bitbucket lists a workspace's
+// public repositories to a request that carries no credential at all, so a
+// client that drops its token sees a short list, not an error
+// (bitbucket-facts.md). A wrong credential is still a 401, and so is a
+// token in the query, which Bitbucket refuses since May 2026.
+func TestPublicRepositoriesWithoutAToken(t *testing.T) {
+	_, srv, _ := start(t)
+	bearer := token(t, srv.URL)
+	list := func(auth, query string) (int, map[string]bool) {
+		status, _, v := getJSON(t, srv.URL+"/2.0/repositories/bitbucket-demo?pagelen=100"+query, auth)
+		private := map[string]bool{}
+		values, _ := v["values"].([]any)
+		for _, r := range values {
+			r := r.(map[string]any)
+			private[r["name"].(string)] = r["is_private"].(bool)
+		}
+		if status == 200 && v["size"] != float64(len(values)) {
+			t.Errorf("size %v for %d repositories", v["size"], len(values))
+		}
+		return status, private
+	}
+	_, all := list(bearer, "")
+	var public []string
+	for name, private := range all {
+		if !private {
+			public = append(public, name)
+		}
+	}
+	if len(public) == 0 || len(public) == len(all) {
+		t.Fatalf("the demo workspace has %d public repositories of %d: the test needs both kinds", len(public), len(all))
+	}
+	status, got := list("", "")
+	if status != 200 || len(got) != len(public) {
+		t.Fatalf("without a token: status %d, %d repositories; want 200 and the %d public ones", status, len(got), len(public))
+	}
+	for _, name := range public {
+		if _, ok := got[name]; !ok {
+			t.Errorf("without a token: %s (public) is missing", name)
+		}
+	}
+	for _, tt := range []struct{ name, auth, query string }{
+		{"an unknown token", "Bearer nope", ""},
+		{"an empty Bearer", "Bearer ", ""},
+		{"Basic credentials", "Basic eDp5", ""},
+		{"the token in the query", "", "&access_token=" + strings.TrimPrefix(bearer, "Bearer ")},
+	} {
+		if status, _ := list(tt.auth, tt.query); status != 401 {
+			t.Errorf("%s: status %d, want 401", tt.name, status)
+		}
+	}
+	if status, _, _ := getJSON(t, srv.URL+"/2.0/workspaces/bitbucket-demo", ""); status != 401 {
+		t.Errorf("a workspace without a token: status %d, want 401 (only repositories are public)", status)
+	}
+}
+
 // token gets an access token for the current scopes and returns the
 // Authorization header value that carries it.
 func token(t *testing.T, base string) string {
@@ -1267,7 +1322,8 @@ func TestCredentialHeaders(t *testing.T) {
 		{"200, no scope needed", "", "", "valid", "/2.0/workspaces/bitbucket-demo", 200, "account, repository", "", "oauth2"},
 		{"200, user workspaces", "", "", "valid", "/2.0/user/workspaces", 200, "account, repository", "account", "oauth2"},
 		{"400", "", "", "valid", "/2.0/user/workspaces?pagelen=1000", 400, "account, repository", "account", "oauth2"},
-		{"401 without a token", "", "", "", "/2.0/repositories/bitbucket-demo", 401, "", "repository", ""},
+		{"200 without a token: public repositories", "", "", "", "/2.0/repositories/bitbucket-demo", 200, "", "repository", ""},
+		{"401 without a token", "", "", "", "/2.0/user/workspaces", 401, "", "account", ""},
 		{"401 for an unknown token", "", "", "Bearer nope", "/2.0/user/workspaces", 401, "", "account", ""},
 		{"401 for Basic", "", "", "Basic eDp5", "/2.0/workspaces/bitbucket-demo", 401, "", "", ""},
 		{"401 expired", RepositoriesAPI, APIExpiredToken, "valid", "/2.0/repositories/bitbucket-demo", 401, "", "repository", ""},
