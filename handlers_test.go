@@ -767,7 +767,7 @@ func TestNoSecretInAnyResponseOrLog(t *testing.T) {
 				if r := f.get("/oauth-callback"); r.status == 200 {
 					break
 				} else if try == 3 {
-					t.Fatalf("the page before the fault: status %d, three times", r.status)
+					t.Fatalf("the page before the fault: status %d, three times\n%s", r.status, r.body)
 				}
 			}
 			f.bb.SetFault(fc.endpoint, fc.fault)

@@ -81,13 +81,16 @@ type credential struct {
 // identify checks the Bearer token the way Bitbucket does since May 2026:
 // only in the Authorization header, never as ?access_token=.
 func (s *Server) identify(r *http.Request, e Endpoint) credential {
+	auth, inQuery := r.Header.Get("Authorization"), r.URL.Query().Has("access_token")
+	if auth == "" && !inQuery {
+		return credential{problem: msgInvalidToken, none: true}
+	}
 	if e != "" && s.fault(e) == APIExpiredToken {
 		return credential{problem: msgExpiredToken}
 	}
-	auth := r.Header.Get("Authorization")
 	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || token == "" || r.URL.Query().Has("access_token") {
-		return credential{problem: msgInvalidToken, none: auth == "" && !r.URL.Query().Has("access_token")}
+	if !ok || token == "" || inQuery {
+		return credential{problem: msgInvalidToken}
 	}
 	s.mu.Lock()
 	tok, known := s.tokens[token]
@@ -170,10 +173,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Bitbucket lists a workspace's public repositories to anyone: a client
-	// that drops its token there gets a short list, not a 401.
+	// that drops its token there gets a short list, not a 401. The faults
+	// below that are about a token do not apply to a request without one.
 	public := endpoint == RepositoriesAPI && cred.none
 	if !public && !s.authorize(w, cred, required) {
 		return
+	}
+	if public && (fault == APITokenNotSupported || fault == APIAuthMechanismRefused || fault == APIMissingScope) {
+		fault = ""
 	}
 	// What an app_user token (a client credentials token since May 2026)
 	// gets from an endpoint that does not serve it is undocumented; these
@@ -238,9 +245,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		writeAnswer(w, r, v)
 	case RepositoriesAPI:
-		ws, ok := s.reachableWorkspace(segs[1])
+		var ws *workspace
+		var ok bool
 		if public {
+			// Without a credential: any public workspace (which workspaces
+			// a consumer reaches does not matter). A private one is hidden,
+			// as Bitbucket hides private workspaces from non-members (an
+			// inferred answer: the API's is not documented).
 			ws, ok = s.workspace(segs[1])
+			ok = ok && !ws.private
+		} else {
+			ws, ok = s.reachableWorkspace(segs[1])
 		}
 		if !ok {
 			apiError(w, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", segs[1]), nil)

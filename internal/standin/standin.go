@@ -27,7 +27,7 @@
 //     workspaces and routes, and 410 for the endpoints removed in 2026
 //     (CHANGE-2770, with detail and data.announcement_url). A workspace may
 //     be named by its {UUID}; answers carry the slug. Like Bitbucket, it
-//     lists a workspace's public repositories to a request with no
+//     lists a public workspace's public repositories to a request with no
 //     credential at all: a client that drops its token gets a short list,
 //     not a 401.
 //   - Objects of real size: repositories with every field and link

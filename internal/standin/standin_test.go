@@ -230,12 +230,13 @@ func TestAPI(t *testing.T) {
 // public repositories to a request that carries no credential at all, so a
 // client that drops its token sees a short list, not an error
 // (bitbucket-facts.md). A wrong credential is still a 401, and so is a
-// token in the query, which Bitbucket refuses since May 2026.
+// token in the query, which Bitbucket refuses since May 2026; a private
+// workspace is hidden.
 func TestPublicRepositoriesWithoutAToken(t *testing.T) {
-	_, srv, _ := start(t)
+	s, srv, _ := start(t)
 	bearer := token(t, srv.URL)
-	list := func(auth, query string) (int, map[string]bool) {
-		status, _, v := getJSON(t, srv.URL+"/2.0/repositories/bitbucket-demo?pagelen=100"+query, auth)
+	list := func(ws, auth, query string) (int, map[string]bool) {
+		status, _, v := getJSON(t, srv.URL+"/2.0/repositories/"+ws+"?pagelen=100"+query, auth)
 		private := map[string]bool{}
 		values, _ := v["values"].([]any)
 		for _, r := range values {
@@ -247,7 +248,7 @@ func TestPublicRepositoriesWithoutAToken(t *testing.T) {
 		}
 		return status, private
 	}
-	_, all := list(bearer, "")
+	_, all := list("demo-labs", bearer, "")
 	var public []string
 	for name, private := range all {
 		if !private {
@@ -255,28 +256,47 @@ func TestPublicRepositoriesWithoutAToken(t *testing.T) {
 		}
 	}
 	if len(public) == 0 || len(public) == len(all) {
-		t.Fatalf("the demo workspace has %d public repositories of %d: the test needs both kinds", len(public), len(all))
+		t.Fatalf("demo-labs has %d public repositories of %d: the test needs both kinds", len(public), len(all))
 	}
-	status, got := list("", "")
-	if status != 200 || len(got) != len(public) {
-		t.Fatalf("without a token: status %d, %d repositories; want 200 and the %d public ones", status, len(got), len(public))
-	}
-	for _, name := range public {
-		if _, ok := got[name]; !ok {
-			t.Errorf("without a token: %s (public) is missing", name)
+	// Which workspaces the consumer reaches, and the faults about a token,
+	// do not change what anyone may see.
+	for _, setup := range []struct {
+		name  string
+		apply func()
+	}{
+		{"", func() {}},
+		{" (the consumer reaches only bitbucket-demo)", func() { s.SetReachableWorkspaces("bitbucket-demo") }},
+		{" (the missing-scope fault)", func() { s.SetFault(RepositoriesAPI, APIMissingScope) }},
+		{" (the expired-token fault)", func() { s.SetFault(RepositoriesAPI, APIExpiredToken) }},
+	} {
+		setup.apply()
+		status, got := list("demo-labs", "", "")
+		if status != 200 || len(got) != len(public) {
+			t.Fatalf("without a token%s: status %d, %d repositories; want 200 and the %d public ones",
+				setup.name, status, len(got), len(public))
+		}
+		for _, name := range public {
+			if _, ok := got[name]; !ok {
+				t.Errorf("without a token%s: %s (public) is missing", setup.name, name)
+			}
 		}
 	}
-	for _, tt := range []struct{ name, auth, query string }{
-		{"an unknown token", "Bearer nope", ""},
-		{"an empty Bearer", "Bearer ", ""},
-		{"Basic credentials", "Basic eDp5", ""},
-		{"the token in the query", "", "&access_token=" + strings.TrimPrefix(bearer, "Bearer ")},
+	s.SetFault(RepositoriesAPI, "")
+	s.SetReachableWorkspaces()
+	for _, tt := range []struct{ name, ws, auth, query string }{
+		{"an unknown token", "demo-labs", "Bearer nope", ""},
+		{"an empty Bearer", "demo-labs", "Bearer ", ""},
+		{"Basic credentials", "demo-labs", "Basic eDp5", ""},
+		{"the token in the query", "demo-labs", "", "&access_token=" + strings.TrimPrefix(bearer, "Bearer ")},
 	} {
-		if status, _ := list(tt.auth, tt.query); status != 401 {
+		if status, _ := list(tt.ws, tt.auth, tt.query); status != 401 {
 			t.Errorf("%s: status %d, want 401", tt.name, status)
 		}
 	}
-	if status, _, _ := getJSON(t, srv.URL+"/2.0/workspaces/bitbucket-demo", ""); status != 401 {
+	if status, _ := list("bitbucket-demo", "", ""); status != 404 {
+		t.Errorf("a private workspace's repositories without a token: status %d, want 404", status)
+	}
+	if status, _, _ := getJSON(t, srv.URL+"/2.0/workspaces/demo-labs", ""); status != 401 {
 		t.Errorf("a workspace without a token: status %d, want 401 (only repositories are public)", status)
 	}
 }
@@ -1322,7 +1342,7 @@ func TestCredentialHeaders(t *testing.T) {
 		{"200, no scope needed", "", "", "valid", "/2.0/workspaces/bitbucket-demo", 200, "account, repository", "", "oauth2"},
 		{"200, user workspaces", "", "", "valid", "/2.0/user/workspaces", 200, "account, repository", "account", "oauth2"},
 		{"400", "", "", "valid", "/2.0/user/workspaces?pagelen=1000", 400, "account, repository", "account", "oauth2"},
-		{"200 without a token: public repositories", "", "", "", "/2.0/repositories/bitbucket-demo", 200, "", "repository", ""},
+		{"200 without a token: public repositories", "", "", "", "/2.0/repositories/demo-labs", 200, "", "repository", ""},
 		{"401 without a token", "", "", "", "/2.0/user/workspaces", 401, "", "account", ""},
 		{"401 for an unknown token", "", "", "Bearer nope", "/2.0/user/workspaces", 401, "", "account", ""},
 		{"401 for Basic", "", "", "Basic eDp5", "/2.0/workspaces/bitbucket-demo", 401, "", "", ""},
