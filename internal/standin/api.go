@@ -79,7 +79,9 @@ type credential struct {
 }
 
 // identify checks the Bearer token the way Bitbucket does since May 2026:
-// only in the Authorization header, never as ?access_token=.
+// only in the Authorization header, never as ?access_token=. A request with
+// no credential at all is marked none: Bitbucket still lists public
+// repositories to it (see serveAPI).
 func (s *Server) identify(r *http.Request, e Endpoint) credential {
 	auth, inQuery := r.Header.Get("Authorization"), r.URL.Query().Has("access_token")
 	if auth == "" && !inQuery {
